@@ -1,0 +1,17 @@
+"""Image-to-video models, one module each; `BACKBONES` maps CLI names to them."""
+
+from anyv2v.backbones.base import Backbone, Condition, FrameEncoding, InjectionSites
+from anyv2v.backbones.i2vgen_xl import I2VGenXL
+from anyv2v.errors import AnyV2VError
+
+BACKBONES: dict[str, type[Backbone]] = {I2VGenXL.name: I2VGenXL}
+
+
+def backbone_class(name: str) -> type[Backbone]:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise AnyV2VError(f"unknown backbone {name!r}: use one of {', '.join(sorted(BACKBONES))}") from None
+
+
+__all__ = ["BACKBONES", "Backbone", "Condition", "FrameEncoding", "I2VGenXL", "InjectionSites", "backbone_class"]
