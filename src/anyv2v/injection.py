@@ -34,9 +34,7 @@ def injection_timesteps(
     return set(sampled[: int(len(sampled) * fraction)])
 
 
-def injection_schedule(
-    config: InjectionConfig, timesteps: Sequence[int], start_step: int
-) -> dict[str, set[int]]:
+def injection_schedule(config: InjectionConfig, timesteps: Sequence[int], start_step: int) -> dict[str, set[int]]:
     return {
         kind: injection_timesteps(timesteps, getattr(config, kind), start_step, config.count_skipped_steps)
         for kind in KINDS

@@ -67,7 +67,9 @@ def guide(output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
     return negative + guidance_scale * (positive - negative)
 
 
-def step_frames(scheduler, model_output: torch.Tensor, t: torch.Tensor, latents: torch.Tensor, **kwargs) -> torch.Tensor:
+def step_frames(
+    scheduler, model_output: torch.Tensor, t: torch.Tensor, latents: torch.Tensor, **kwargs
+) -> torch.Tensor:
     """Scheduler step with frames folded into the batch, as diffusers' video pipelines do."""
     batch, channels, frames, height, width = latents.shape
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from anyv2v.errors import AnyV2VError
-from anyv2v.video import file_content_hash, fit_to_size, read_image, read_video, write_preview, write_video
+from anyv2v.video import fit_to_size, read_image, read_video, write_preview, write_video
 from anyv2v.video import io as video_io
 
 WIDTH, HEIGHT = 64, 48
@@ -388,8 +388,6 @@ def test_missing_inputs_are_errors(tmp_path: Path) -> None:
         read_video(tmp_path / "missing.mp4", num_frames=1, fps=8, size=SIZE)
     with pytest.raises(AnyV2VError, match="image .* does not exist"):
         read_image(tmp_path / "missing.png")
-    with pytest.raises(AnyV2VError, match="does not exist"):
-        file_content_hash(tmp_path / "missing.mp4")
 
 
 def test_unreadable_image_is_an_error(tmp_path: Path) -> None:
@@ -411,30 +409,3 @@ def test_folder_with_too_few_images_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(AnyV2VError, match="only 3 image frames, 5 needed"):
         read_video(tmp_path, num_frames=5, fps=8, size=SIZE)
 
-
-# ---------------------------------------------------------------------------------------------- hashing
-
-
-def test_file_hash_is_stable_and_content_sensitive(tmp_path: Path) -> None:
-    first, same, other = tmp_path / "a.bin", tmp_path / "b.bin", tmp_path / "c.bin"
-    first.write_bytes(b"x" * 3_000_000)
-    same.write_bytes(b"x" * 3_000_000)
-    other.write_bytes(b"x" * 2_999_999 + b"y")
-    assert file_content_hash(first) == file_content_hash(same)
-    assert file_content_hash(first) != file_content_hash(other)
-    assert len(file_content_hash(first)) == 64
-
-
-def test_folder_hash_follows_image_names_and_bytes_only(tmp_path: Path) -> None:
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for index, image in enumerate(solid_frames(3)):
-        image.save(folder / f"{index}.png")
-    original = file_content_hash(folder)
-    (folder / "notes.txt").write_text("ignored")
-    assert file_content_hash(folder) == original
-    (folder / "2.png").rename(folder / "3.png")
-    renamed = file_content_hash(folder)
-    assert renamed != original
-    solid_frames(1)[0].save(folder / "3.png")
-    assert file_content_hash(folder) not in {original, renamed}

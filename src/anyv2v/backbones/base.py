@@ -31,12 +31,7 @@ class Condition:
     def cat(cls, conditions: list[Condition]) -> Condition:
         """Stack branches along the batch, the layout that injection hooks split again."""
         kind = type(conditions[0])
-        return kind(
-            **{
-                f.name: torch.cat([getattr(c, f.name) for c in conditions])
-                for f in dataclasses.fields(kind)
-            }
-        )
+        return kind(**{f.name: torch.cat([getattr(c, f.name) for c in conditions]) for f in dataclasses.fields(kind)})
 
 
 @dataclass(frozen=True)
@@ -95,7 +90,9 @@ class Backbone(ABC):
         """Conditions for one branch; `drop_image` zeroes the image embedding as the negative branch needs."""
 
     @abstractmethod
-    def encode_video(self, frames: list[Image.Image], *, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
+    def encode_video(
+        self, frames: list[Image.Image], *, sample: bool, generator: torch.Generator | None
+    ) -> torch.Tensor:
         """Latents of a clip, shaped as the model's `predict` takes them."""
 
     @abstractmethod

@@ -106,7 +106,11 @@ class I2VGenXL(Backbone):
             [prompt], padding="max_length", max_length=self.tokenizer.model_max_length, truncation=True,
             return_tensors="pt",
         )  # fmt: skip
-        mask = tokens.attention_mask.to(self.device) if getattr(self.text_encoder.config, "use_attention_mask", False) else None
+        mask = (
+            tokens.attention_mask.to(self.device)
+            if getattr(self.text_encoder.config, "use_attention_mask", False)
+            else None
+        )
         output = self.text_encoder(tokens.input_ids.to(self.device), attention_mask=mask, output_hidden_states=True)
         states = output.hidden_states[-(self.clip_skip + 1)]
         # transformers 5 put the final norm on CLIPTextModel itself; transformers 4 keeps it on .text_model.

@@ -1,7 +1,9 @@
 """Video and image input/output: fixed-size RGB frames in, atomic mp4/gif/png files out."""
 
 from anyv2v.video.io import (
-    file_content_hash,
+    IMAGE_SUFFIXES,
+    PREVIEW_SUFFIXES,
+    VIDEO_SUFFIXES,
     fit_to_size,
     read_image,
     read_video,
@@ -10,7 +12,9 @@ from anyv2v.video.io import (
 )
 
 __all__ = [
-    "file_content_hash",
+    "IMAGE_SUFFIXES",
+    "PREVIEW_SUFFIXES",
+    "VIDEO_SUFFIXES",
     "fit_to_size",
     "read_image",
     "read_video",

@@ -6,7 +6,6 @@ AnyV2VError that says how to fix it, and no output file is ever left half-writte
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -33,7 +32,6 @@ _PTS_SLACK_S = 1e-3
 _MP4_ENCODERS = ("libx264", "h264", "mpeg4")
 _MP4_ENCODER_OPTIONS = {"libx264": {"crf": "18"}}
 _MP4_FALLBACK_BIT_RATE = 8_000_000
-_HASH_CHUNK_BYTES = 1 << 20
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -89,25 +87,6 @@ def fit_to_size(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return resized.crop((left, top, left + width, top + height))
 
 
-def file_content_hash(path: str | Path) -> str:
-    """Return the sha256 of a file, or of a frame folder's image names and bytes, as a cache key.
-
-    Hashing content rather than path or mtime keeps cached inversions valid across renames
-    and invalidates them when a clip is overwritten in place.
-    """
-    source = _existing_path(path, "input", "pass an existing file or folder of frames")
-    digest = hashlib.sha256()
-    if source.is_dir():
-        for frame in _image_files(source):
-            digest.update(f"{frame.name}\0{frame.stat().st_size}\0".encode())
-            for chunk in _file_chunks(frame):
-                digest.update(chunk)
-    else:
-        for chunk in _file_chunks(source):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _sample_video_file(path: Path, num_frames: int, fps: float) -> list[Image.Image]:
     """Decode only as far as needed to pick the frames shown at times i / fps."""
     try:
@@ -127,9 +106,7 @@ def _sample_video_file(path: Path, num_frames: int, fps: float) -> list[Image.Im
 
 def _first_video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
     if not container.streams.video:
-        raise AnyV2VError(
-            f"'{path}' has no video stream (audio only or not a video): pass a file that contains video"
-        )
+        raise AnyV2VError(f"'{path}' has no video stream (audio only or not a video): pass a file that contains video")
     return container.streams.video[0]
 
 
@@ -197,13 +174,6 @@ def _natural_key(name: str) -> tuple[str | int, ...]:
     # re.split with a capture group alternates text and digit runs, so odd positions are numbers.
     parts = re.split(r"(\d+)", name)
     return tuple(int(part) if index % 2 else part.casefold() for index, part in enumerate(parts))
-
-
-def _file_chunks(path: Path) -> Iterator[bytes]:
-    """Read in chunks so hashing a long clip never loads it whole into memory."""
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            yield chunk
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -336,9 +306,7 @@ def _checked_labels(labels: Sequence[str] | None, count: int) -> list[str]:
     if labels is None:
         return [""] * count
     if len(labels) != count:
-        raise AnyV2VError(
-            f"preview got {len(labels)} labels for {count} columns: pass one label per column or none"
-        )
+        raise AnyV2VError(f"preview got {len(labels)} labels for {count} columns: pass one label per column or none")
     return list(labels)
 
 
@@ -431,9 +399,7 @@ def _check_fps(fps: float) -> None:
 
 def _check_size(size: tuple[int, int]) -> None:
     if len(size) != 2 or min(size) < 1:
-        raise AnyV2VError(
-            f"size must be (height, width) with both at least 1, got {size}: pass e.g. (512, 512)"
-        )
+        raise AnyV2VError(f"size must be (height, width) with both at least 1, got {size}: pass e.g. (512, 512)")
 
 
 def _check_enough_video_frames(path: Path, available: int, needed: int, fps: float) -> None:
@@ -457,8 +423,7 @@ def _check_enough_folder_frames(folder: Path, available: int, needed: int) -> No
 def _check_output_suffix(target: Path, supported: tuple[str, ...]) -> None:
     if target.suffix.lower() not in supported:
         raise AnyV2VError(
-            f"cannot write '{target}': unsupported suffix '{target.suffix}', "
-            f"use one of {', '.join(supported)}"
+            f"cannot write '{target}': unsupported suffix '{target.suffix}', use one of {', '.join(supported)}"
         )
 
 
