@@ -45,9 +45,7 @@ RUNTIME_FLAGS = [
     Flag("--variant", "runtime", "variant", str, "weights variant to load, e.g. fp16"),
     Flag("--device", "runtime", "device", str, "cpu, cuda or cuda:N (default: cuda if available)"),
     Flag("--dtype", "runtime", "dtype", str, "float32, float16 or bfloat16 (default: float16 on cuda)"),
-    Flag(
-        "--offload", "runtime", "offload", help="keep weights on the CPU; each model visits the GPU", const=True
-    ),
+    Flag("--offload", "runtime", "offload", help="keep weights on the CPU; each model visits the GPU", const=True),
     Flag("--seed", "runtime", "seed", int, "random seed (default 0)"),
     Flag("--cache-dir", "runtime", "cache_dir", str, "where inversions are cached (default ~/.cache/anyv2v)"),
     Flag("--no-cache", "runtime", "use_cache", help="neither read nor write the inversion cache", const=False),
@@ -55,9 +53,7 @@ RUNTIME_FLAGS = [
 ]
 VIDEO_FLAGS = [
     Flag("--num-frames", "video", "num_frames", int, "frames to edit (default 16)"),
-    Flag(
-        "--fps", "video", "fps", float, "source sampling rate and fps condition (default 8)"
-    ),
+    Flag("--fps", "video", "fps", float, "source sampling rate and fps condition (default 8)"),
     Flag("--height", "video", "height", int, "frame height, a multiple of 8 (default 512)"),
     Flag("--width", "video", "width", int, "frame width, a multiple of 8 (default 512)"),
     Flag("--vae-encode", "vae", "encode", str, "'mean' (repeatable, default) or 'sample' (as the official code)"),

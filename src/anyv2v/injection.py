@@ -23,15 +23,15 @@ KINDS = ("conv", "spatial_attention", "temporal_attention")
 def injection_timesteps(
     timesteps: Sequence[int], fraction: float, start_step: int, count_skipped_steps: bool
 ) -> set[int]:
-    """Timesteps on which one kind of feature is injected.
+    """Timesteps on which one kind of feature is injected: `int(n * fraction)` of the n steps.
 
-    The official code injects on the first `int(n * fraction)` timesteps of the full schedule, skipped first
-    steps included (`count_skipped_steps`); otherwise the fraction applies to the steps actually sampled.
+    The official code takes them from the start of the full schedule, so skipped first steps count among them
+    (`count_skipped_steps`, one injected step fewer); otherwise they are the first steps actually sampled.
     """
+    count = int(len(timesteps) * fraction)
     if count_skipped_steps:
-        return set(timesteps[start_step : int(len(timesteps) * fraction)])
-    sampled = timesteps[start_step:]
-    return set(sampled[: int(len(sampled) * fraction)])
+        return set(timesteps[start_step:count])
+    return set(timesteps[start_step : start_step + count])
 
 
 def injection_schedule(config: InjectionConfig, timesteps: Sequence[int], start_step: int) -> dict[str, set[int]]:

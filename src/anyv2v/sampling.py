@@ -70,11 +70,15 @@ def guide(output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
 def step_frames(
     scheduler, model_output: torch.Tensor, t: torch.Tensor, latents: torch.Tensor, **kwargs
 ) -> torch.Tensor:
-    """Scheduler step with frames folded into the batch, as diffusers' video pipelines do."""
+    """Scheduler step with frames folded into the batch, as diffusers' video pipelines do.
+
+    The result is made contiguous so that latents fresh from inversion and latents read back from the cache
+    take the same kernels, and give bit-identical edits.
+    """
     batch, channels, frames, height, width = latents.shape
 
     def fold(x: torch.Tensor) -> torch.Tensor:
         return x.permute(0, 2, 1, 3, 4).reshape(batch * frames, channels, height, width)
 
     stepped = scheduler.step(fold(model_output), t, fold(latents), **kwargs).prev_sample
-    return stepped.reshape(batch, frames, channels, height, width).permute(0, 2, 1, 3, 4)
+    return stepped.reshape(batch, frames, channels, height, width).permute(0, 2, 1, 3, 4).contiguous()

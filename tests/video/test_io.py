@@ -408,4 +408,3 @@ def test_folder_with_too_few_images_is_an_error(tmp_path: Path) -> None:
         image.save(tmp_path / f"{index:03d}.png")
     with pytest.raises(AnyV2VError, match="only 3 image frames, 5 needed"):
         read_video(tmp_path, num_frames=5, fps=8, size=SIZE)
-

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
+from transformers import CLIPTextModel
+
+from anyv2v.errors import AnyV2VError
+from anyv2v.pipeline import AnyV2VPipeline
+from tests.conftest import NUM_FRAMES, SIZE
+from tests.helpers import NO_INJECTION, load_tiny_pipeline, tiny_config
+
+
+def test_matches_diffusers_pipeline_when_inversion_and_injection_are_off(
+    tiny_model, source_frames, edited_frame, monkeypatch
+):
+    """With random-noise start and no injection, AnyV2V's loop is plain I2VGenXL sampling."""
+    from diffusers import I2VGenXLPipeline
+
+    # diffusers samples the VAE posterior with the global RNG; compare both on the posterior mean.
+    monkeypatch.setattr(DiagonalGaussianDistribution, "sample", lambda self, generator=None: self.mean)
+    pipe = load_tiny_pipeline(tiny_model)
+    config = tiny_config(steps=3, injection=NO_INJECTION, init="noise", guidance_scale=6.0)
+    prompt, negative = "a green square", "blurry"
+    ours = pipe.edit(
+        source_frames, edited_frame, prompt, negative_prompt=negative, config=config,
+        generator=torch.Generator().manual_seed(0), output_type="np",
+    )  # fmt: skip
+
+    reference = I2VGenXLPipeline.from_pretrained(str(tiny_model))
+    reference.set_progress_bar_config(disable=True)
+    # Text is passed as embeddings: the deprecated pipeline's own clip_skip path breaks under transformers 5.
+    theirs = reference(
+        image=edited_frame,
+        prompt_embeds=pipe.backbone.encode_text(prompt),
+        negative_prompt_embeds=pipe.backbone.encode_text(negative),
+        height=SIZE, width=SIZE, num_frames=NUM_FRAMES, target_fps=8, num_inference_steps=3,
+        guidance_scale=6.0, generator=torch.Generator().manual_seed(0), output_type="np", decode_chunk_size=8,
+    ).frames[0]  # fmt: skip
+
+    assert ours.shape == theirs.shape == (NUM_FRAMES, SIZE, SIZE, 3)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert pipe.stats.unet_calls == 3 and pipe.stats.unet_batch_items == 6
+
+
+def test_text_embedding_is_the_penultimate_layer_through_the_final_norm(tiny_model):
+    pipe = load_tiny_pipeline(tiny_model)
+    full = pipe.backbone.text_encoder
+    # A one-layer copy's last hidden state is exactly "penultimate layer, then final layer norm".
+    config = full.config.__class__(**{**full.config.to_dict(), "num_hidden_layers": 1})
+    truncated = CLIPTextModel(config).eval()
+    missing, _ = truncated.load_state_dict(full.state_dict(), strict=False)
+    assert not missing
+    ids = pipe.backbone.tokenizer(
+        ["a red car"], padding="max_length", max_length=pipe.backbone.tokenizer.model_max_length, return_tensors="pt"
+    ).input_ids
+    with torch.no_grad():
+        expected = truncated(ids).last_hidden_state
+        last_layer = full(ids).last_hidden_state
+    embedding = pipe.backbone.encode_text("a red car")
+    torch.testing.assert_close(embedding, expected)
+    assert not torch.allclose(embedding, last_layer)
+
+
+def test_injection_sites_are_the_papers(tiny_model):
+    pipe = load_tiny_pipeline(tiny_model)
+    sites = pipe.backbone.injection_sites(tiny_config().injection)
+    unet = pipe.backbone.unet
+    assert sites.conv == [unet.up_blocks[1].resnets[1].conv2]
+    assert len(sites.spatial_attention) == len(sites.temporal_attention) == 16  # 8 layers x (query, key)
+    assert unet.up_blocks[3].attentions[2].transformer_blocks[0].attn1.to_k in sites.spatial_attention
+    assert unet.up_blocks[1].temp_attentions[1].transformer_blocks[0].attn1.to_q in sites.temporal_attention
+    values = {block.attn1.to_v for layer in unet.up_blocks[1].attentions for block in layer.transformer_blocks}
+    assert not values & set(sites.spatial_attention)
+
+
+def test_a_missing_injection_site_is_a_clear_error(tiny_model):
+    import dataclasses
+
+    pipe = load_tiny_pipeline(tiny_model)
+    config = dataclasses.replace(tiny_config().injection, conv_sites=((1, 7),))
+    with pytest.raises(AnyV2VError, match=r"up_blocks\[1\].resnets\[7\] does not exist"):
+        pipe.backbone.injection_sites(config)
+
+
+def test_cpu_half_precision_falls_back_to_float32_with_a_warning(tiny_model):
+    with pytest.warns(UserWarning, match="float32"):
+        pipe = AnyV2VPipeline.from_pretrained(str(tiny_model), device="cpu", torch_dtype="float16", use_cache=False)
+    assert pipe.backbone.dtype == torch.float32
+
+
+def test_offload_on_the_cpu_is_a_clear_error(tiny_model):
+    pipe = load_tiny_pipeline(tiny_model)
+    with pytest.raises(AnyV2VError, match="--offload needs a CUDA device"):
+        pipe.backbone.enable_cpu_offload()

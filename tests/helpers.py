@@ -1,0 +1,30 @@
+"""Small configs and a pipeline loader shared by the tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from anyv2v import AnyV2VPipeline, EditConfig, InjectionConfig, InversionConfig, SamplingConfig, VideoConfig
+from tests.conftest import NUM_FRAMES, SIZE
+
+TINY_VIDEO = VideoConfig(num_frames=NUM_FRAMES, height=SIZE, width=SIZE)
+NO_INJECTION = InjectionConfig(conv=0.0, spatial_attention=0.0, temporal_attention=0.0)
+
+
+def tiny_config(
+    steps: int = 10, inversion_steps: int = 20, injection: InjectionConfig | None = None, **sampling
+) -> EditConfig:
+    return EditConfig(
+        video=TINY_VIDEO,
+        inversion=InversionConfig(steps=inversion_steps),
+        injection=injection or InjectionConfig(),
+        sampling=dataclasses.replace(SamplingConfig(steps=steps), **sampling),
+    )
+
+
+def load_tiny_pipeline(model: Path, cache_dir: Path | None = None) -> AnyV2VPipeline:
+    return AnyV2VPipeline.from_pretrained(
+        str(model), device="cpu", cache_dir=str(cache_dir) if cache_dir else None, use_cache=cache_dir is not None,
+        progress=False,
+    )  # fmt: skip

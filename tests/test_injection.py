@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from anyv2v.config import InjectionConfig
+from anyv2v.injection import injection_timesteps
+from tests.helpers import NO_INJECTION, load_tiny_pipeline, tiny_config
+
+FIFTY = list(range(981, 0, -20))
+TEN = list(range(901, 0, -100))
+
+
+def test_official_schedule_counts_the_skipped_first_step():
+    assert len(injection_timesteps(FIFTY, 0.2, start_step=1, count_skipped_steps=True)) == 9
+    assert injection_timesteps(TEN, 0.2, start_step=1, count_skipped_steps=True) == {801}
+    assert len(injection_timesteps(FIFTY, 0.5, start_step=1, count_skipped_steps=True)) == 24
+
+
+def test_corrected_schedule_injects_the_full_fraction_of_sampled_steps():
+    steps = injection_timesteps(FIFTY, 0.2, start_step=1, count_skipped_steps=False)
+    assert steps == set(FIFTY[1:11])
+    assert injection_timesteps(TEN, 0.0, start_step=1, count_skipped_steps=False) == set()
+
+
+@pytest.fixture
+def pipe(tiny_model):
+    return load_tiny_pipeline(tiny_model)
+
+
+def run(pipe, source_frames, edited_frame, injection: InjectionConfig, **sampling):
+    config = tiny_config(steps=10, inversion_steps=20, injection=injection, **sampling)
+    return pipe.edit(source_frames, edited_frame, "a green square", config=config, output_type="np")
+
+
+def test_each_site_fires_exactly_on_its_scheduled_steps(pipe, source_frames, edited_frame):
+    run(pipe, source_frames, edited_frame, InjectionConfig(conv=0.2, spatial_attention=0.3, temporal_attention=0.5))
+    fired = pipe.stats.injections
+    timesteps = [901, 801, 701, 601, 501, 401, 301, 201, 101, 1]
+    expected = {"conv": timesteps[1:2], "spatial_attention": timesteps[1:3], "temporal_attention": timesteps[1:5]}
+    hooks_per_step = {"conv": 1, "spatial_attention": 16, "temporal_attention": 16}
+    for kind, steps in expected.items():
+        assert {t for k, t in fired if k == kind} == set(steps), kind
+        assert all(fired[kind, t] == hooks_per_step[kind] for t in steps), kind
+    # The source branch joins the batch only on injection steps: 4 steps at batch 3, 5 at batch 2.
+    sampling_items = pipe.stats.unet_batch_items - (pipe.stats.unet_calls - 9)
+    assert sampling_items == 4 * 3 + 5 * 2
+
+
+@pytest.mark.parametrize("kind", ["conv", "spatial_attention", "temporal_attention"])
+def test_each_kind_of_injection_changes_the_result(pipe, source_frames, edited_frame, kind):
+    without = run(pipe, source_frames, edited_frame, NO_INJECTION)
+    with_one = run(pipe, source_frames, edited_frame, dataclasses.replace(NO_INJECTION, **{kind: 0.5}))
+    assert {k for k, _ in pipe.stats.injections} == {kind}
+    assert np.abs(with_one - without).max() > 1e-3
+
+
+def test_hooks_are_removed_after_an_edit(pipe, source_frames, edited_frame):
+    unet = pipe.backbone.unet
+    probe = _probe_inputs(pipe)
+    before = pipe.backbone.predict(*probe)
+    run(pipe, source_frames, edited_frame, InjectionConfig())
+    assert pipe.stats.injections
+    assert not any(module._forward_hooks for module in unet.modules())
+    torch.testing.assert_close(pipe.backbone.predict(*probe), before, rtol=0, atol=0)
+
+
+def test_hooks_are_removed_when_sampling_fails(pipe, source_frames, edited_frame, monkeypatch):
+    real_predict = pipe.backbone.predict
+    calls = []
+
+    def failing_predict(latents, timestep, condition):
+        calls.append(latents.shape[0])
+        if latents.shape[0] == 3:  # the first injected sampling step
+            raise RuntimeError("out of memory")
+        return real_predict(latents, timestep, condition)
+
+    monkeypatch.setattr(pipe.backbone, "predict", failing_predict)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        run(pipe, source_frames, edited_frame, InjectionConfig())
+    assert calls[-1] == 3
+    assert not any(module._forward_hooks for module in pipe.backbone.unet.modules())
+
+
+def _probe_inputs(pipe):
+    generator = torch.Generator().manual_seed(1)
+    backbone = pipe.backbone
+    latents = torch.randn(backbone.latent_shape(4, 32, 32), generator=generator)
+    frame = backbone.encode_frame(_gray_frame(), sample=False, generator=None)
+    condition = backbone.condition(backbone.encode_text("probe"), frame, num_frames=4, fps=8.0)
+    return latents, torch.tensor(501), condition
+
+
+def _gray_frame():
+    from PIL import Image
+
+    return Image.new("RGB", (32, 32), (128, 128, 128))

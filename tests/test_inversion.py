@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from anyv2v.errors import AnyV2VError
+from anyv2v.inversion import InversionCache
+from tests.helpers import NO_INJECTION, load_tiny_pipeline, tiny_config
+
+
+def reconstruction_error(pipe, frames, steps: int, init: str = "inverted") -> float:
+    """Invert, then sample back with the same conditions and no edit; relative error to the clean latents."""
+    config = tiny_config(
+        steps=steps, inversion_steps=steps, injection=NO_INJECTION, guidance_scale=1.0, start_step=0, init=init
+    )
+    clean = pipe.backbone.encode_video(frames, sample=False, generator=None)
+    generator = torch.Generator().manual_seed(0)
+    latents = pipe.edit(frames, frames[0], "", config=config, generator=generator, output_type="latent")
+    return ((latents - clean).norm() / clean.norm()).item()
+
+
+def test_inversion_then_sampling_reconstructs_the_source_better_with_more_steps(tiny_model, source_frames):
+    pipe = load_tiny_pipeline(tiny_model)
+    errors = [reconstruction_error(pipe, source_frames, steps) for steps in (5, 20, 100)]
+    from_noise = reconstruction_error(pipe, source_frames, 20, init="noise")
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.5 * errors[0]
+    assert errors[2] < 0.5 * from_noise
+
+
+def test_inversion_stops_at_the_highest_timestep_sampling_needs(tiny_model, source_frames):
+    pipe = load_tiny_pipeline(tiny_model)
+    inverted = pipe.invert(source_frames, config=tiny_config(steps=10, inversion_steps=100))
+    assert sorted(inverted) == [1, 101, 201, 301, 401, 501, 601, 701, 801]  # sampling starts at step 1
+    assert pipe.stats.unet_calls == 81  # inversion timesteps 1, 11, ..., 801
+
+
+def test_mismatched_inversion_and_sampling_steps_are_refused(tiny_model, source_frames, edited_frame):
+    pipe = load_tiny_pipeline(tiny_model)
+    with pytest.raises(AnyV2VError, match="multiple of 25"):
+        pipe.edit(source_frames, edited_frame, "x", config=tiny_config(steps=25, inversion_steps=20))
+
+
+def test_cache_is_hit_on_the_second_run_with_identical_output(tiny_model, tmp_path, source_frames, edited_frame):
+    pipe = load_tiny_pipeline(tiny_model, cache_dir=tmp_path)
+    config = tiny_config(steps=10, inversion_steps=20)
+    first = pipe.edit(source_frames, edited_frame, "a green square", config=config, output_type="np")
+    first_calls = pipe.stats.unet_calls
+    assert not pipe.stats.inversion_cache_hit
+    assert len(list(tmp_path.glob("*.safetensors"))) == 1
+
+    second = pipe.edit(source_frames, edited_frame, "a green square", config=config, output_type="np")
+    assert pipe.stats.inversion_cache_hit
+    assert pipe.stats.unet_calls == first_calls - 17  # the 17 inversion calls (timesteps 1..801) are gone
+    assert (first == second).all()
+
+    other_video = [frame.rotate(90) for frame in source_frames]
+    pipe.edit(other_video, edited_frame, "a green square", config=config, output_type="latent")
+    assert not pipe.stats.inversion_cache_hit
+    assert len(list(tmp_path.glob("*.safetensors"))) == 2
+
+
+def test_cache_files_are_written_atomically(tmp_path):
+    cache = InversionCache(tmp_path)
+    cache.save("key", {1: torch.ones(2), 51: torch.zeros(2)}, {"model": "m"})
+    assert [p.name for p in tmp_path.iterdir()] == ["key.safetensors"]
+    assert cache.load("key", [1, 51], torch.device("cpu"))[51].sum() == 0
+    assert cache.load("key", [1, 101], torch.device("cpu")) is None
