@@ -119,6 +119,9 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 def load_pipeline(edit: EditConfig, runtime: RuntimeConfig):
     from anyv2v.pipeline import AnyV2VPipeline
 
+    if runtime.quiet:
+        silence_library_output()
+
     return AnyV2VPipeline.from_pretrained(
         runtime.model,
         backbone=runtime.backbone,
@@ -131,6 +134,16 @@ def load_pipeline(edit: EditConfig, runtime: RuntimeConfig):
         use_cache=runtime.use_cache,
         progress=not runtime.quiet,
     )
+
+
+def silence_library_output() -> None:
+    """--quiet also hides diffusers' and transformers' loading bars and notices."""
+    import diffusers
+    import transformers
+
+    for library in (diffusers, transformers):
+        library.utils.logging.set_verbosity_error()
+        library.utils.logging.disable_progress_bar()
 
 
 def check_output_suffix(path: Path, allowed: Sequence[str], what: str) -> None:

@@ -384,6 +384,8 @@ def _existing_path(path: str | Path, what: str, fix: str) -> Path:
     source = Path(path).expanduser()
     if not source.exists():
         raise AnyV2VError(f"{what} '{source}' does not exist: {fix}")
+    if source.is_file() and source.stat().st_size == 0:
+        raise AnyV2VError(f"{what} '{source}' is empty (0 bytes): {fix}")
     return source
 
 

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from anyv2v.config import OFFICIAL_NEGATIVE_PROMPT, PRESETS, build_configs, read_config_file
+from anyv2v.errors import AnyV2VError
+
+
+def test_reference_preset_holds_the_papers_numbers():
+    reference = PRESETS["reference"]
+    assert (reference.video.num_frames, reference.video.fps) == (16, 8.0)
+    assert (reference.video.height, reference.video.width) == (512, 512)
+    assert reference.inversion.steps == 500 and reference.inversion.prompt == ""
+    assert reference.inversion.guidance_scale == 1.0
+    assert (reference.sampling.steps, reference.sampling.guidance_scale, reference.sampling.start_step) == (50, 9.0, 1)
+    assert reference.sampling.negative_prompt == OFFICIAL_NEGATIVE_PROMPT
+    injection = reference.injection
+    assert (injection.conv, injection.spatial_attention, injection.temporal_attention) == (0.2, 0.2, 0.5)
+    assert injection.conv_sites == ((1, 1),)
+    assert injection.attention_sites == ((1, 1), (1, 2), (2, 0), (2, 1), (2, 2), (3, 0), (3, 1), (3, 2))
+    assert injection.count_skipped_steps
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("settings.yaml", "preset: reference\nsampling:\n  steps: 25\ninjection:\n  conv_sites: [[1, 2]]\n"),
+        ("settings.toml", 'preset = "reference"\n[sampling]\nsteps = 25\n[injection]\nconv_sites = [[1, 2]]\n'),
+    ],
+)
+def test_config_files_in_yaml_and_toml_set_fields_and_flags_win(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    edit, runtime = build_configs(None, read_config_file(path), {"sampling": {"guidance_scale": 5.0}})
+    assert edit.sampling.steps == 25 and edit.sampling.guidance_scale == 5.0
+    assert edit.injection.conv_sites == ((1, 2),)
+    assert edit.inversion.steps == 500 and runtime.model == "ali-vilab/i2vgen-xl"
+    flagged, _ = build_configs(None, read_config_file(path), {"sampling": {"steps": 10}})
+    assert flagged.sampling.steps == 10
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"sampling": {"step": 3}}, "unknown option 'sampling.step'"),
+        ({"sampler": {}}, "unknown config section 'sampler'"),
+        ({"video": {"width": 100}}, "width 100 is not a positive multiple of 8"),
+        ({"injection": {"conv": 1.5}}, r"injection.conv is 1.5: use a fraction"),
+        ({"preset": "fastest"}, "unknown preset 'fastest'"),
+    ],
+)
+def test_bad_config_values_are_one_line_errors(data, message):
+    with pytest.raises(AnyV2VError, match=message):
+        build_configs(None, data, {})
+
+
+def test_unparsable_config_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("[sampling\nsteps = ")
+    with pytest.raises(AnyV2VError, match="could not be parsed"):
+        read_config_file(path)
