@@ -74,6 +74,12 @@ def bad_video(tmp_path: Path, kind: str) -> Path:
         path.write_text("this is not a video")
     elif kind == "empty":
         path.write_bytes(b"")
+    elif kind == "zero-frame":
+        path = path.with_suffix(".mkv")
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream("mpeg4", rate=8)
+            stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+            container.start_encoding()  # writes the header; no frame ever follows
     return path
 
 
@@ -82,6 +88,8 @@ def bad_video(tmp_path: Path, kind: str) -> Path:
     [
         ("unreadable video", "cannot read video .*pass a valid video"),
         ("empty video", "is empty"),
+        ("zero-frame video", "ends before its first frame"),
+        ("folder without frames", "has no image frames"),
         ("missing video", "does not exist"),
         ("too few frames", "only 8 frames at 8 fps, 12 needed"),
         ("unreadable edited frame", "cannot read image"),
@@ -100,6 +108,11 @@ def test_bad_input_gets_one_line_error_non_zero_exit_and_no_output(tiny_model, i
         args[1] = str(bad_video(tmp_path, "garbage"))
     elif case == "empty video":
         args[1] = str(bad_video(tmp_path, "empty"))
+    elif case == "zero-frame video":
+        args[1] = str(bad_video(tmp_path, "zero-frame"))
+    elif case == "folder without frames":
+        (tmp_path / "frames").mkdir()
+        args[1] = str(tmp_path / "frames")
     elif case == "missing video":
         args[1] = str(tmp_path / "nowhere.mp4")
     elif case == "too few frames":

@@ -95,6 +95,10 @@ def _sample_video_file(path: Path, num_frames: int, fps: float) -> list[Image.Im
             stream.thread_type = "AUTO"
             picked = _sample_at_fps(_timed_frames(container, stream, path), num_frames, fps)
             images = [frame.to_image() for frame in picked]
+    except av.error.EOFError as error:  # what FFmpeg reports for a container whose stream holds no frames
+        raise AnyV2VError(
+            f"video '{path}' ends before its first frame (no frames, or truncated): pass a video with frames"
+        ) from error
     except av.error.FFmpegError as error:
         raise AnyV2VError(
             f"cannot read video '{path}' ({_one_line(error)}): pass a valid video "
