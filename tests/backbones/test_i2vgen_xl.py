@@ -3,7 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import transformers
 from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
+from packaging.version import Version
 from transformers import CLIPTextModel
 
 from anyv2v.errors import AnyV2VError
@@ -61,6 +63,21 @@ def test_text_embedding_is_the_penultimate_layer_through_the_final_norm(tiny_mod
     embedding = pipe.backbone.encode_text("a red car")
     torch.testing.assert_close(embedding, expected)
     assert not torch.allclose(embedding, last_layer)
+
+
+def test_text_encoding_matches_diffusers_clip_skip_where_that_still_runs(tiny_model):
+    """transformers 4: equal to diffusers' clip_skip=1 path; transformers 5: that path breaks, ours does not."""
+    from diffusers import I2VGenXLPipeline
+
+    ours = load_tiny_pipeline(tiny_model).backbone.encode_text("a red car")
+    reference = I2VGenXLPipeline.from_pretrained(str(tiny_model))
+    reference._guidance_scale = 1.0  # encode_prompt reads it; __call__ normally sets it
+    if Version(transformers.__version__) >= Version("5"):
+        with pytest.raises(AttributeError, match="text_model"):
+            reference.encode_prompt("a red car", "cpu", 1, clip_skip=1)
+    else:
+        theirs, _ = reference.encode_prompt("a red car", "cpu", 1, clip_skip=1)
+        torch.testing.assert_close(ours, theirs)
 
 
 def test_injection_sites_are_the_papers(tiny_model):
