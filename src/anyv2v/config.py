@@ -169,6 +169,13 @@ class RuntimeConfig:
 
 PRESETS: dict[str, EditConfig] = {
     "reference": EditConfig(),
+    # The small model trained on the synthetic world (anyv2v/toy): its size, fewer steps, and the empty
+    # negative prompt, since it was trained with empty prompts only.
+    "toy": EditConfig(
+        video=VideoConfig(num_frames=8, fps=8.0, height=32, width=32),
+        inversion=InversionConfig(steps=100),
+        sampling=SamplingConfig(steps=20, negative_prompt="", guidance_scale=3.0),
+    ),
 }
 
 SECTIONS: dict[str, type] = {

@@ -1,0 +1,1 @@
+"""Measuring edits: pixel metrics against ground truth, and the ablation benchmark."""

@@ -1,0 +1,122 @@
+"""The toy I2VGen-XL: the real backbone's classes at small sizes, saved in diffusers layout.
+
+Same classes as the hub model (I2VGenXLUNet, AutoencoderKL, CLIP text and vision encoders, DDIM), so the
+shipped toy model loads through exactly the code path a hub id takes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import diffusers
+import torch
+from diffusers import AutoencoderKL, DDIMScheduler
+from diffusers.models.unets import I2VGenXLUNet
+from transformers import (
+    CLIPImageProcessor,
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPTokenizer,
+    CLIPVisionConfig,
+    CLIPVisionModelWithProjection,
+)
+
+SHIPPED_MODEL = Path(__file__).parent / "weights"
+
+# The hub model's scheduler settings (ali-vilab/i2vgen-xl scheduler/scheduler_config.json).
+I2VGENXL_SCHEDULER = {
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "squaredcos_cap_v2",
+    "clip_sample": False,
+    "num_train_timesteps": 1000,
+    "prediction_type": "v_prediction",
+    "rescale_betas_zero_snr": True,
+    "set_alpha_to_one": True,
+    "steps_offset": 1,
+    "timestep_spacing": "leading",
+}
+EMBED_DIM = 64  # text, image-embedding and cross-attention width
+TOKENS = 16
+
+
+def byte_level_tokenizer(folder: Path, max_length: int = TOKENS) -> CLIPTokenizer:
+    """A CLIP BPE tokenizer whose vocabulary is single bytes: real tokenization code, nothing to download."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    extra = [b for b in range(256) if b not in printable]
+    symbols = [chr(b) for b in printable] + [chr(256 + i) for i in range(len(extra))]
+    vocab = {s: i for i, s in enumerate(symbols + [s + "</w>" for s in symbols])}
+    vocab.update({"<|startoftext|>": len(vocab), "<|endoftext|>": len(vocab) + 1})
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
+
+
+def text_encoder(width: int, seed: int) -> CLIPTextModel:
+    torch.manual_seed(seed)
+    return CLIPTextModel(
+        CLIPTextConfig(
+            hidden_size=width, intermediate_size=2 * width, num_attention_heads=2, num_hidden_layers=2,
+            vocab_size=600, max_position_embeddings=TOKENS, projection_dim=width, bos_token_id=512,
+            eos_token_id=513, pad_token_id=513,
+        )
+    )  # fmt: skip
+
+
+def image_encoder(width: int, image_size: int, seed: int) -> CLIPVisionModelWithProjection:
+    torch.manual_seed(seed)
+    return CLIPVisionModelWithProjection(
+        CLIPVisionConfig(
+            hidden_size=width, intermediate_size=2 * width, num_attention_heads=2, num_hidden_layers=2,
+            image_size=image_size, patch_size=image_size // 4, projection_dim=width,
+        )
+    )  # fmt: skip
+
+
+def toy_components(scratch: Path, seed: int = 0) -> dict:
+    """Untrained toy components at 32x32 pixels: the VAE downsamples 4x, so latents are 8x8."""
+    torch.manual_seed(seed)
+    unet = I2VGenXLUNet(
+        sample_size=8,
+        block_out_channels=(32, 32, 64, 64),
+        layers_per_block=2,
+        norm_num_groups=8,
+        cross_attention_dim=EMBED_DIM,
+        attention_head_dim=8,
+    )
+    torch.manual_seed(seed + 1)
+    vae = AutoencoderKL(
+        block_out_channels=(32, 64, 64),
+        down_block_types=["DownEncoderBlock2D"] * 3,
+        up_block_types=["UpDecoderBlock2D"] * 3,
+        latent_channels=4,
+        norm_num_groups=16,
+        layers_per_block=1,
+        sample_size=32,
+    )
+    return {
+        "unet": unet,
+        "vae": vae,
+        "text_encoder": text_encoder(EMBED_DIM, seed + 2),
+        "tokenizer": byte_level_tokenizer(scratch / "tokenizer-source"),
+        "image_encoder": image_encoder(EMBED_DIM, 32, seed + 3),
+        "feature_extractor": CLIPImageProcessor(crop_size=32, size=32),
+        "scheduler": DDIMScheduler(**I2VGENXL_SCHEDULER),
+    }
+
+
+def save_diffusers_layout(components: dict, folder: Path) -> Path:
+    """model_index.json plus one subfolder per component, as the hub's ali-vilab/i2vgen-xl is laid out."""
+    folder.mkdir(parents=True, exist_ok=True)
+    index = {"_class_name": "I2VGenXLPipeline", "_diffusers_version": diffusers.__version__}
+    for name, component in components.items():
+        library = "diffusers" if type(component).__module__.startswith("diffusers") else "transformers"
+        index[name] = [library, type(component).__name__]
+        if isinstance(component, torch.nn.Module):
+            component.save_pretrained(folder / name, safe_serialization=True)
+        else:
+            component.save_pretrained(folder / name)
+    (folder / "model_index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
+    return folder
