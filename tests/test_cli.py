@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -7,11 +8,18 @@ import sys
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 
+from anyv2v import cli
 from anyv2v.cli import main
+from anyv2v.editors import BUILTIN_EDITORS, Editor
 from anyv2v.video import write_video
 from tests.conftest import moving_square_frames
+from tests.editors.throwaway_plugin import install_plugin
+from tests.editors.tiny_editors import save_tiny_instruct_pix2pix
 
 
 @pytest.fixture
@@ -162,3 +170,175 @@ def test_console_script_entry_point_runs():
     )
     assert result.returncode == 0
     assert "--edited-frame" in result.stdout and "--temporal-injection" in result.stdout
+
+
+# ------------------------------------------------------------------------------------------ first-frame editors
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models run fastest on one thread; several threads only spin against each other on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_instruct_pix2pix(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_instruct_pix2pix(tmp_path_factory.mktemp("editor") / "model")
+
+
+@pytest.fixture
+def square_png(tmp_path: Path) -> Path:
+    path = tmp_path / "frame.png"
+    moving_square_frames(count=1)[0].save(path)
+    return path
+
+
+def test_editors_lists_each_editor_with_what_it_needs(capsys):
+    assert main(["editors"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "INPUTS", "NEEDS", "DESCRIPTION"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert list(rows) == list(BUILTIN_EDITORS)
+    assert "weights: timbrooks/instruct-pix2pix" in rows["instruct-pix2pix"]
+    assert "extra: anyv2v[opencv]" in rows["opencv-stylize"]
+    assert " nothing " in rows["recolor"]
+
+
+def test_edit_frame_recolors_an_image_source(square_png, tmp_path):
+    out = tmp_path / "out" / "frame.png"
+    args = ["edit-frame", str(square_png), "--editor", "recolor", "--instruction", "#dc2828 -> green", "-o", str(out)]
+    assert main([*args, "--height", "32", "--width", "32", "--quiet"]) == 0
+    edited, source = np.asarray(Image.open(out)), np.asarray(Image.open(square_png))
+    assert edited.shape == (32, 32, 3)
+    assert edited[12, 6].tolist() == [0, 128, 0]  # inside the square
+    assert np.array_equal(edited[:10], source[:10])  # above it
+
+
+def test_edit_frame_takes_a_videos_first_frame_at_the_configured_size(inputs, tmp_path):
+    out = tmp_path / "frame.jpg"
+    assert main(["edit-frame", str(inputs["source"]), "--editor", "stylize", "--instruction", "pencil",
+                 "--height", "24", "--width", "40", "-o", str(out), "--quiet"]) == 0  # fmt: skip
+    assert Image.open(out).size == (40, 24)
+
+
+def test_edit_frame_runs_a_diffusers_editor_from_a_local_folder(
+    tiny_instruct_pix2pix, square_png, tmp_path, one_torch_thread
+):
+    out = tmp_path / "frame.png"
+    args = [
+        "edit-frame", str(square_png), "--editor", "instruct-pix2pix", "--instruction", "make the square green",
+        "--editor-model", str(tiny_instruct_pix2pix), "--editor-option", "steps=2", "--device", "cpu",
+        "--height", "32", "--width", "32", "-o", str(out), "--quiet",
+    ]  # fmt: skip
+    assert main(args) == 0
+    assert Image.open(out).size == (32, 32)
+
+
+def test_edit_with_an_editor_saves_the_frame_and_releases_the_editor_before_the_i2v_model(
+    tiny_model, inputs, tmp_path, monkeypatch, one_torch_thread
+):
+    events = []
+    real_release, real_load = Editor.release, cli.load_pipeline
+    monkeypatch.setattr(Editor, "release", lambda self: (events.append("release"), real_release(self))[1])
+    monkeypatch.setattr(cli, "load_pipeline", lambda *a: (events.append("load I2V"), real_load(*a))[1])
+    args = edit_args(tiny_model, inputs, tmp_path)
+    args[2:4] = ["--editor", "recolor", "--instruction", "#dc2828 -> green"]
+    assert main(args) == 0
+    assert events == ["release", "load I2V"]
+    out = inputs["out"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["edited.frame.png", "edited.mp4", "edited.preview.gif"]
+    red, green, _ = Image.open(out.with_suffix(".frame.png")).getpixel((8, 12))  # in the square (mp4 colors)
+    assert green > 100 and red < 60
+
+
+def test_a_plugin_editor_is_listed_and_runs(tmp_path, monkeypatch, square_png, capsys):
+    install_plugin(tmp_path / "site", monkeypatch, "anyv2v_cli_plugin", {"negative": "anyv2v_cli_plugin:Negative"})
+    assert main(["editors"]) == 0
+    assert "negative" in capsys.readouterr().out.splitlines()[-1]
+    out = tmp_path / "negative.png"
+    assert main(["edit-frame", str(square_png), "--editor", "negative", "--height", "32", "--width", "32",
+                 "-o", str(out), "--quiet"]) == 0  # fmt: skip
+    assert Image.open(out).getpixel((0, 0)) == tuple(255 - v for v in Image.open(square_png).getpixel((0, 0)))
+    sys.modules.pop("anyv2v_cli_plugin", None)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("unknown editor", "unknown editor 'pix2pix': use one of frame, recolor, color-transfer"),
+        ("missing instruction", "editor 'instruct-pix2pix' needs an instruction: pass --instruction"),
+        ("reference not taken", "editor 'recolor' takes 0 reference images, got 1: drop --reference"),
+        ("missing extra", r"needs the 'opencv' extra \(missing cv2\): pip install 'anyv2v\[opencv\]'"),
+        ("unknown editor option", "editor 'recolor' has no option 'tolerence': its options are tolerance"),
+        ("editor option without value", "--editor-option 'tolerance' is not KEY=VALUE"),
+        ("bad editor option value", "option tolerance='wide' is not a valid float"),
+        ("unreadable reference", "cannot read image"),
+        ("missing mask", "image '.*nowhere.png' does not exist"),
+        ("no region to recolor", "recolor needs a region"),
+        ("missing editor model", "model folder .* not found"),
+        ("bad frame suffix", "output '.*frame.mp4' must end in .png or .jpg"),
+    ],
+)
+def test_bad_editor_input_gets_one_line_error_and_no_frame(square_png, tmp_path, capsys, monkeypatch, case, message):
+    out = tmp_path / "out" / "frame.png"
+    args = ["edit-frame", str(square_png), "--editor", "recolor", "--instruction", "red -> green", "-o", str(out)]
+    args += ["--height", "32", "--width", "32", "--device", "cpu", "--quiet"]
+    broken = tmp_path / "broken.png"
+    broken.write_text("not an image")
+    changes = {
+        "unknown editor": ["--editor", "pix2pix"],
+        "missing instruction": ["--editor", "instruct-pix2pix", "--instruction", ""],
+        "reference not taken": ["--reference", str(square_png)],
+        "missing extra": ["--editor", "opencv-stylize", "--instruction", "pencil"],
+        "unknown editor option": ["--editor-option", "tolerence=10"],
+        "editor option without value": ["--editor-option", "tolerance"],
+        "bad editor option value": ["--editor-option", "tolerance=wide"],
+        "unreadable reference": ["--editor", "color-transfer", "--instruction", "", "--reference", str(broken)],
+        "missing mask": ["--mask", str(tmp_path / "nowhere.png")],
+        "no region to recolor": ["--instruction", "green"],
+        "missing editor model": ["--editor", "magicbrush", "--editor-model", str(tmp_path / "no-model")],
+        "bad frame suffix": ["-o", str(tmp_path / "out" / "frame.mp4")],
+    }
+    if case == "missing extra":
+        real_find_spec = importlib.util.find_spec
+        monkeypatch.setattr(
+            importlib.util, "find_spec", lambda name, *a: None if name == "cv2" else real_find_spec(name, *a)
+        )
+
+    code = run_cli(args + changes[case])
+    error = capsys.readouterr().err.strip()
+
+    assert code == 2
+    assert len(error.splitlines()) == 1 and error.startswith("error: ")
+    assert re.search(message, error), error
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (["--editor", "recolor", "--instruction", "green"], "recolor needs a region"),
+        (["--instruction", "make it green"], "--instruction only apply with --editor"),
+        (["--editor", "recolor", "--instruction", "red -> green", "--model", "no-such/model/folder"], "not found"),
+        (["--editor", "recolor"], "needs an instruction"),
+    ],
+)
+def test_edit_with_a_bad_editor_setup_writes_nothing(tiny_model, inputs, tmp_path, capsys, change, message):
+    args = edit_args(tiny_model, inputs, tmp_path)
+    if change[0] == "--editor":
+        del args[2:4]  # --editor replaces --edited-frame
+    code = run_cli(args + change)
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and len(error.splitlines()) == 1 and re.search(message, error), error
+    assert not inputs["out"].parent.exists()
+
+
+def test_edit_needs_exactly_one_of_edited_frame_and_editor(tiny_model, inputs, tmp_path, capsys):
+    args = edit_args(tiny_model, inputs, tmp_path)
+    assert run_cli([*args, "--editor", "recolor"]) == 2
+    assert "--editor: not allowed with argument --edited-frame" in capsys.readouterr().err
+    assert run_cli(args[:2] + args[4:]) == 2
+    assert "one of the arguments --edited-frame --editor is required" in capsys.readouterr().err

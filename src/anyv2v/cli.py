@@ -1,4 +1,5 @@
-"""The `anyv2v` command line: `edit` and `invert`. Flags map onto the config dataclasses' fields."""
+"""The `anyv2v` command line: `edit`, `invert`, `edit-frame` and `editors`. Flags map onto the config dataclasses'
+fields; editor flags map onto the chosen editor's options."""
 
 from __future__ import annotations
 
@@ -11,10 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 
-from anyv2v.config import PRESETS, EditConfig, RuntimeConfig, build_configs, read_config_file
+from anyv2v.backbones import backbone_class
+from anyv2v.backbones.base import check_model_folder, looks_like_path
+from anyv2v.config import PRESETS, EditConfig, RuntimeConfig, VideoConfig, build_configs, read_config_file
+from anyv2v.editors import free_device_memory, get_editor, list_editors
 from anyv2v.errors import AnyV2VError
-from anyv2v.video import PREVIEW_SUFFIXES, VIDEO_SUFFIXES, read_image, read_video, write_preview, write_video
+from anyv2v.video import (
+    IMAGE_SUFFIXES,
+    PREVIEW_SUFFIXES,
+    VIDEO_SUFFIXES,
+    read_image,
+    read_video,
+    write_image,
+    write_preview,
+    write_video,
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,14 @@ EDIT_FLAGS = [
     Flag("--decode-chunk-size", "vae", "decode_chunk_size", int, "frames per VAE decode call (default 8)"),
 ]
 
+# edit-frame only reads the first frame and runs the editor: the I2V model's flags do not apply.
+EDIT_FRAME_FLAGS = [
+    flag
+    for flag in RUNTIME_FLAGS + VIDEO_FLAGS
+    if flag.name in ("--device", "--seed", "--quiet", "--height", "--width")
+]
+EDITOR_ONLY_ARGUMENTS = ("instruction", "reference", "mask", "editor_model", "editor_option")
+
 
 class OneLineParser(argparse.ArgumentParser):
     """Usage mistakes get the same one-line error shape as every other bad input."""
@@ -87,7 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     edit = commands.add_parser("edit", help="edit a video from its edited first frame")
     edit.add_argument("source", help="source video (mp4, webm, mov, gif) or a folder of frames")
-    edit.add_argument("--edited-frame", required=True, help="the edited first frame (an image file)")
+    first_frame = edit.add_mutually_exclusive_group(required=True)
+    first_frame.add_argument("--edited-frame", help="the edited first frame (an image file)")
+    first_frame.add_argument("--editor", help="edit the first frame with this editor first (see 'anyv2v editors')")
+    add_editor_arguments(edit)
     edit.add_argument("--prompt", required=True, help="text describing the edited video")
     edit.add_argument("-o", "--output", required=True, help="output video (.mp4 or .gif)")
     edit.add_argument("--preview", help="side-by-side preview, .gif or .png (default: OUTPUT.preview.gif)")
@@ -97,12 +122,38 @@ def build_parser() -> argparse.ArgumentParser:
     invert = commands.add_parser("invert", help="precompute and cache the DDIM inversion of a video")
     invert.add_argument("source", help="source video (mp4, webm, mov, gif) or a folder of frames")
 
-    for command, flags in ((edit, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS), (invert, RUNTIME_FLAGS + VIDEO_FLAGS)):
+    edit_frame = commands.add_parser("edit-frame", help="edit only the first frame, with any editor")
+    edit_frame.add_argument("source", help="source video, folder of frames, or image; taken at --height x --width")
+    edit_frame.add_argument("--editor", required=True, help="editor name (see 'anyv2v editors')")
+    add_editor_arguments(edit_frame)
+    edit_frame.add_argument("-o", "--output", required=True, help="edited frame (.png, .jpg, .webp or .bmp)")
+
+    commands.add_parser("editors", help="list the first-frame editors and what each needs")
+
+    for command, flags in (
+        (edit, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS),
+        (invert, RUNTIME_FLAGS + VIDEO_FLAGS),
+        (edit_frame, EDIT_FRAME_FLAGS),
+    ):
         command.add_argument("--config", help="YAML or TOML file with any options; flags override it")
         command.add_argument("--preset", choices=sorted(PRESETS), help="settings to start from (default reference)")
         for flag in flags:
             flag.add_to(command)
     return parser
+
+
+def add_editor_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--instruction", help="what the editor should do, e.g. 'make it winter' or 'red -> green'")
+    command.add_argument("--reference", action="append", default=[], metavar="IMAGE", help="reference image (repeat)")
+    command.add_argument("--mask", metavar="IMAGE", help="region to edit: white edits, black keeps")
+    command.add_argument("--editor-model", help="the editor's weights: hub id or local diffusers-layout folder")
+    command.add_argument(
+        "--editor-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="editor option, e.g. steps=20 (repeat)",
+    )
 
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -159,7 +210,15 @@ def run_edit(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig)
         check_output_suffix(preview, PREVIEW_SUFFIXES, "preview")
     size = (edit.video.height, edit.video.width)
     source = read_video(args.source, edit.video.num_frames, edit.video.fps, size)
-    edited_frame = read_image(args.edited_frame, size)
+    written = [output]
+    if args.editor is None:
+        check_no_editor_arguments(args)
+        edited_frame = read_image(args.edited_frame, size)
+    else:
+        check_model_folder_early(runtime)
+        edited_frame = run_editor(args, source[0], runtime)
+        free_device_memory()  # the editor is gone now: give its GPU memory to the I2V model
+        written.append(write_image(edited_frame, output.with_suffix(".frame.png")))
 
     pipe = load_pipeline(edit, runtime)
     generator = torch.Generator().manual_seed(runtime.seed)
@@ -167,8 +226,88 @@ def run_edit(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig)
     write_video(frames, output, edit.video.fps)
     if preview is not None:
         write_preview([source, frames], preview, edit.video.fps, labels=["source", "edited"])
+        written.append(preview)
     if not runtime.quiet:
-        print(f"wrote {output}" + (f" and {preview}" if preview else ""))
+        print(f"wrote {', '.join(map(str, written))}")
+
+
+def run_edit_frame(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig) -> None:
+    output = Path(args.output)
+    check_output_suffix(output, IMAGE_SUFFIXES, "output")
+    edited_frame = run_editor(args, read_first_frame(args.source, edit.video), runtime)
+    write_image(edited_frame, output)
+    if not runtime.quiet:
+        print(f"wrote {output}")
+
+
+def run_editors() -> None:
+    """The registry as a table: built-ins, then plugins (a broken plugin shows its error)."""
+    rows = [("NAME", "KIND", "INPUTS", "NEEDS", "DESCRIPTION")]
+    for entry in list_editors():
+        editor = entry.editor
+        if editor is None:
+            rows.append((entry.name, "broken", "", entry.error, f"from {entry.origin}"))
+        else:
+            origin = "" if entry.origin == "built-in" else f" (from {entry.origin})"
+            needs = "; ".join(editor.needs()) or "nothing"
+            rows.append((entry.name, editor.kind, ", ".join(editor.inputs()), needs, editor.description + origin))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+
+
+def run_editor(args: argparse.Namespace, frame: Image.Image, runtime: RuntimeConfig) -> Image.Image:
+    """Edit the first frame with the chosen editor, then release it (its models leave memory)."""
+    editor_class = get_editor(args.editor)
+    editor_class.check_inputs(args.instruction, args.reference, args.mask)
+    references = [read_image(path) for path in args.reference]
+    mask = read_image(args.mask) if args.mask else None
+    options = editor_options(args, editor_class.option_names(), runtime)
+    if runtime.quiet:
+        silence_library_output()
+    with editor_class.from_options(**options) as editor:
+        generator = torch.Generator().manual_seed(runtime.seed)
+        return editor.edit(frame, args.instruction, references, mask=mask, generator=generator)
+
+
+def editor_options(args: argparse.Namespace, known: list[str], runtime: RuntimeConfig) -> dict[str, Any]:
+    """--editor-option pairs and --editor-model, plus --device and --quiet where the editor has such options."""
+    options: dict[str, Any] = {}
+    for pair in args.editor_option:
+        key, separator, value = pair.partition("=")
+        if not separator or not key.strip():
+            raise AnyV2VError(f"--editor-option {pair!r} is not KEY=VALUE: pass e.g. --editor-option steps=20")
+        options[key.strip()] = value
+    if args.editor_model:
+        options["model"] = args.editor_model
+    shared = {"device": runtime.device, "progress": not runtime.quiet}
+    options.update(
+        {key: value for key, value in shared.items() if key in known and key not in options and value is not None}
+    )
+    return options
+
+
+def read_first_frame(path: str, video: VideoConfig) -> Image.Image:
+    """The first frame of a video or frame folder, or an image, at the configured size like `edit` uses it."""
+    size = (video.height, video.width)
+    if Path(path).suffix.lower() in IMAGE_SUFFIXES:
+        return read_image(path, size)
+    return read_video(path, 1, video.fps, size)[0]
+
+
+def check_no_editor_arguments(args: argparse.Namespace) -> None:
+    given = [f"--{name.replace('_', '-')}" for name in EDITOR_ONLY_ARGUMENTS if getattr(args, name)]
+    if given:
+        raise AnyV2VError(
+            f"{', '.join(given)} only apply with --editor: drop them or use --editor instead of --edited-frame"
+        )
+
+
+def check_model_folder_early(runtime: RuntimeConfig) -> None:
+    """A bad local I2V model folder fails before the editor spends minutes on the frame."""
+    if looks_like_path(runtime.model):
+        check_model_folder(Path(runtime.model).expanduser(), backbone_class(runtime.backbone).required_subfolders)
 
 
 def run_invert(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig) -> None:
@@ -185,12 +324,16 @@ def run_invert(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfi
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "editors":
+            run_editors()
+            return 0
         file_data = read_config_file(args.config) if args.config else {}
         edit, runtime = build_configs(args.preset, file_data, flag_overrides(args))
         with warnings.catch_warnings():
             if runtime.quiet:
                 warnings.simplefilter("ignore")
-            {"edit": run_edit, "invert": run_invert}[args.command](args, edit, runtime)
+            commands = {"edit": run_edit, "invert": run_invert, "edit-frame": run_edit_frame}
+            commands[args.command](args, edit, runtime)
     except AnyV2VError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ from anyv2v.video.io import (
     fit_to_size,
     read_image,
     read_video,
+    write_image,
     write_preview,
     write_video,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "fit_to_size",
     "read_image",
     "read_video",
+    "write_image",
     "write_preview",
     "write_video",
 ]

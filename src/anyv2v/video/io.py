@@ -202,6 +202,15 @@ def write_video(frames: Sequence[Image.Image], path: str | Path, fps: float) -> 
     return target
 
 
+def write_image(image: Image.Image, path: str | Path) -> Path:
+    """Write one RGB image atomically, in the format its suffix names (png, jpg, webp, bmp); return the path."""
+    target = Path(path)
+    _check_output_suffix(target, IMAGE_SUFFIXES)
+    with _atomic_output(target) as temporary:
+        image.convert("RGB").save(temporary)
+    return target
+
+
 def write_preview(
     columns: Sequence[Sequence[Image.Image]],
     path: str | Path,
