@@ -4,7 +4,9 @@ fields; editor flags map onto the chosen editor's options."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +21,10 @@ from anyv2v.backbones.base import check_model_folder, looks_like_path
 from anyv2v.config import PRESETS, EditConfig, RuntimeConfig, VideoConfig, build_configs, read_config_file
 from anyv2v.editors import free_device_memory, get_editor, list_editors
 from anyv2v.errors import AnyV2VError
+from anyv2v.evaluation.bench import VARIANTS
+from anyv2v.toy.model import SHIPPED_MODEL
+from anyv2v.toy.train import TrainConfig
+from anyv2v.toy.world import EDITS
 from anyv2v.video import (
     IMAGE_SUFFIXES,
     PREVIEW_SUFFIXES,
@@ -93,6 +99,7 @@ EDIT_FRAME_FLAGS = [
     for flag in RUNTIME_FLAGS + VIDEO_FLAGS
     if flag.name in ("--device", "--seed", "--quiet", "--height", "--width")
 ]
+TOY_COMMANDS = ("demo", "bench")  # they default to the toy preset and the shipped toy model
 EDITOR_ONLY_ARGUMENTS = ("instruction", "reference", "mask", "editor_model", "editor_option")
 
 
@@ -130,10 +137,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("editors", help="list the first-frame editors and what each needs")
 
+    demo = commands.add_parser("demo", help="offline AnyV2V edit with the shipped toy model, scored against truth")
+    demo.add_argument("--edit", choices=EDITS, default="recolor", help="edit type of the synthetic clip")
+    demo.add_argument("--clip", type=int, default=0, help="which held-out clip (0-99)")
+    demo.add_argument("--video", help="edit your own clip instead (no ground truth then)")
+    demo.add_argument("--edited-frame", help="with --video: the edited first frame (default: hue rotation)")
+    demo.add_argument("-o", "--output", default="anyv2v-demo.mp4", help="output video (.mp4 or .gif)")
+
+    bench = commands.add_parser("bench", help="ablations of AnyV2V against the synthetic world's exact edits")
+    bench.add_argument("--clips", type=int, default=20, help="held-out clips per edit type")
+    bench.add_argument("--edits", nargs="+", choices=EDITS, default=list(EDITS))
+    bench.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="VARIANT")
+    bench.add_argument("-o", "--output", default="bench-results", help="folder for bench.md and bench.json")
+
+    train = commands.add_parser("train-toy", help="train the toy I2VGen-XL on the synthetic world (CPU)")
+    train.add_argument("-o", "--output", required=True, help="folder to save the model in diffusers layout")
+    for field in dataclasses.fields(TrainConfig):
+        train.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default)
+
     for command, flags in (
         (edit, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS),
         (invert, RUNTIME_FLAGS + VIDEO_FLAGS),
         (edit_frame, EDIT_FRAME_FLAGS),
+        (demo, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS),
+        (bench, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS),
     ):
         command.add_argument("--config", help="YAML or TOML file with any options; flags override it")
         command.add_argument("--preset", choices=sorted(PRESETS), help="settings to start from (default reference)")
@@ -321,18 +348,69 @@ def run_invert(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfi
     print(f"inversion {state} in {pipe.cache.root}")
 
 
+def run_demo(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig) -> None:
+    from anyv2v.toy.demo import run_demo as demo
+
+    output = Path(args.output)
+    check_output_suffix(output, VIDEO_SUFFIXES, "output")
+    if args.edited_frame and not args.video:
+        raise AnyV2VError("--edited-frame needs --video: the synthetic clips bring their own edited frame")
+    started = time.time()
+    result = demo(
+        load_pipeline(edit, runtime), edit, output, edit=args.edit, clip=args.clip,
+        video=Path(args.video) if args.video else None,
+        edited_frame=Path(args.edited_frame) if args.edited_frame else None, seed=runtime.seed,
+    )  # fmt: skip
+    print(f"wrote {output}, {', '.join(map(str, result.previews))} in {time.time() - started:.1f} s")
+    if result.psnr is not None:
+        print(f"against the ground truth: PSNR {result.psnr:.2f} dB, SSIM {result.ssim:.3f}")
+
+
+def run_bench(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig) -> None:
+    from anyv2v.evaluation.bench import markdown_table, run_bench, summarize, write_report
+
+    pipe = load_pipeline(edit, runtime)
+    rows = run_bench(
+        pipe, edit, clips=args.clips, edits=args.edits, variants=args.variants, seed=runtime.seed,
+        progress=pipe.progress_bar,
+    )  # fmt: skip
+    command = "anyv2v " + " ".join(sys.argv[1:]) if sys.argv[1:] else "anyv2v bench"
+    json_path, table_path = write_report(rows, Path(args.output), command)
+    print(markdown_table(summarize(rows)))
+    print(f"wrote {json_path} and {table_path}")
+
+
+def run_train_toy(args: argparse.Namespace) -> None:
+    from anyv2v.toy.train import train_toy
+
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    train_toy(Path(args.output), config)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "editors":
             run_editors()
             return 0
+        if args.command == "train-toy":
+            run_train_toy(args)
+            return 0
         file_data = read_config_file(args.config) if args.config else {}
-        edit, runtime = build_configs(args.preset, file_data, flag_overrides(args))
+        preset = args.preset or ("toy" if args.command in TOY_COMMANDS else None)
+        edit, runtime = build_configs(preset, file_data, flag_overrides(args))
+        if args.command in TOY_COMMANDS and runtime.model == RuntimeConfig.model:
+            runtime = dataclasses.replace(runtime, model=str(SHIPPED_MODEL))
         with warnings.catch_warnings():
             if runtime.quiet:
                 warnings.simplefilter("ignore")
-            commands = {"edit": run_edit, "invert": run_invert, "edit-frame": run_edit_frame}
+            commands = {
+                "edit": run_edit,
+                "invert": run_invert,
+                "edit-frame": run_edit_frame,
+                "demo": run_demo,
+                "bench": run_bench,
+            }
             commands[args.command](args, edit, runtime)
     except AnyV2VError as error:
         print(f"error: {error}", file=sys.stderr)

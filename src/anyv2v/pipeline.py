@@ -132,12 +132,12 @@ class AnyV2VPipeline:
             latents = sample(
                 self._predict, scheduler, latents, timesteps[first:], condition, sampling.guidance_scale,
                 source=source, injector=injector if config.injection.enabled else None,
-                generator=generator, eta=sampling.eta, progress=self._progress,
+                generator=generator, eta=sampling.eta, progress=self.progress_bar,
             )  # fmt: skip
         self.stats.injections = injector.fired
         if output_type == "latent":
             return latents
-        decoded = backbone.decode_video(latents, config.vae.decode_chunk_size, self._progress).cpu().numpy()
+        decoded = backbone.decode_video(latents, config.vae.decode_chunk_size, self.progress_bar).cpu().numpy()
         return decoded if output_type == "np" else to_pil_frames(decoded)
 
     def _condition(
@@ -175,7 +175,7 @@ class AnyV2VPipeline:
             branches.insert(0, negative)
         inverted = ddim_invert(
             self._predict, inverse, latents, Condition.cat(branches), config.inversion.guidance_scale, keep,
-            progress=self._progress,
+            progress=self.progress_bar,
         )  # fmt: skip
         if cache_key is not None:
             self.cache.save(cache_key, inverted, {"model": self.model_id, "config": config.to_dict()})
@@ -222,7 +222,7 @@ class AnyV2VPipeline:
         self.stats.unet_batch_items += latents.shape[0]
         return self.backbone.predict(latents, timestep, condition)
 
-    def _progress(self, iterable, description: str):
+    def progress_bar(self, iterable, description: str):
         return tqdm(iterable, desc=description, disable=not self.progress, leave=False)
 
 
