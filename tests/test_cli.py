@@ -10,7 +10,6 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from anyv2v import cli
@@ -175,15 +174,6 @@ def test_console_script_entry_point_runs():
 # ------------------------------------------------------------------------------------------ first-frame editors
 
 
-@pytest.fixture
-def one_torch_thread():
-    """Tiny models run fastest on one thread; several threads only spin against each other on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tiny_instruct_pix2pix(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_instruct_pix2pix(tmp_path_factory.mktemp("editor") / "model")
@@ -224,9 +214,7 @@ def test_edit_frame_takes_a_videos_first_frame_at_the_configured_size(inputs, tm
     assert Image.open(out).size == (40, 24)
 
 
-def test_edit_frame_runs_a_diffusers_editor_from_a_local_folder(
-    tiny_instruct_pix2pix, square_png, tmp_path, one_torch_thread
-):
+def test_edit_frame_runs_a_diffusers_editor_from_a_local_folder(tiny_instruct_pix2pix, square_png, tmp_path):
     out = tmp_path / "frame.png"
     args = [
         "edit-frame", str(square_png), "--editor", "instruct-pix2pix", "--instruction", "make the square green",
@@ -238,7 +226,7 @@ def test_edit_frame_runs_a_diffusers_editor_from_a_local_folder(
 
 
 def test_edit_with_an_editor_saves_the_frame_and_releases_the_editor_before_the_i2v_model(
-    tiny_model, inputs, tmp_path, monkeypatch, one_torch_thread
+    tiny_model, inputs, tmp_path, monkeypatch
 ):
     events = []
     real_release, real_load = Editor.release, cli.load_pipeline

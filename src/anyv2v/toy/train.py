@@ -70,11 +70,7 @@ def train_vae(vae, config: TrainConfig, log: Callable[[str], None]) -> list[floa
         loss = F.mse_loss(reconstruction, pixels) + 0.5 * F.l1_loss(reconstruction, pixels)
         loss = loss + 1e-6 * posterior.kl().mean()
         losses.append(loss.item())
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
+        optimizer_step(loss, vae, optimizer, schedule)
         if step % config.log_every == 0 or step == 1:
             psnr = 10 * math.log10(4 / F.mse_loss(reconstruction, pixels).item())
             log(f"vae step {step}/{config.vae_steps} loss {loss.item():.5f} psnr {psnr:.2f} dB")
@@ -118,11 +114,7 @@ def train_unet(
         ).sample  # fmt: skip
         loss = F.mse_loss(prediction, target)
         losses.append(loss.item())
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
+        optimizer_step(loss, unet, optimizer, schedule)
         update_ema(ema, unet, min(config.ema_decay, (1 + step) / (10 + step)))
         if step % config.log_every == 0 or step == 1:
             log(f"unet step {step}/{config.unet_steps} loss {loss.item():.5f}")
@@ -142,6 +134,14 @@ def clip_batch(backbone: I2VGenXL, clips: list[np.ndarray], text: torch.Tensor):
         first = backbone.encode_frame(frames[0], sample=False, generator=None)
         conditions.append(backbone.condition(text, first, FRAMES, FPS))
     return torch.cat(latents), Condition.cat(conditions)
+
+
+def optimizer_step(loss: torch.Tensor, model: torch.nn.Module, optimizer, schedule) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    schedule.step()
 
 
 @torch.no_grad()
