@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--edits", nargs="+", choices=EDITS, default=list(EDITS))
     bench.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="VARIANT")
     bench.add_argument("-o", "--output", default="bench-results", help="folder for bench.md and bench.json")
+    bench.add_argument("--quality", action="store_true", help="measure the model's quality bars instead")
 
     train = commands.add_parser("train-toy", help="train the toy I2VGen-XL on the synthetic world (CPU)")
     train.add_argument("-o", "--output", required=True, help="folder to save the model in diffusers layout")
@@ -367,9 +368,14 @@ def run_demo(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig)
 
 
 def run_bench(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig) -> None:
-    from anyv2v.evaluation.bench import markdown_table, run_bench, summarize, write_report
+    from anyv2v.evaluation.bench import markdown_table, model_quality, run_bench, summarize, write_report
 
     pipe = load_pipeline(edit, runtime)
+    if args.quality:
+        quality = model_quality(pipe, edit, clips=args.clips, progress=pipe.progress_bar)
+        for name, (mean, std) in quality.items():
+            print(f"{name} PSNR: {mean:.2f} ± {std:.2f} dB over {args.clips} held-out clips")
+        return
     rows = run_bench(
         pipe, edit, clips=args.clips, edits=args.edits, variants=args.variants, seed=runtime.seed,
         progress=pipe.progress_bar,

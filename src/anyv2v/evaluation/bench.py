@@ -85,6 +85,32 @@ def run_bench(
     return rows
 
 
+def model_quality(pipe: AnyV2VPipeline, config: EditConfig, *, clips: int = 20, progress=lambda x, d: x) -> dict:
+    """The toy model's quality bars on held-out clips, each as [mean, std] PSNR in dB.
+
+    - vae: encode then decode each clip;
+    - i2v: plain image-to-video from the true first frame (noise start, no injection) against the clip;
+    - reconstruction: DDIM inversion, then sampling back over the same timesteps with the inversion's own
+      conditions and no edit.
+    """
+    video = config.video
+    plain_i2v = _injection(_sampling(config, init="noise"), **NO_INJECTION)
+    steps = config.inversion.steps  # sampling retraces the inversion's own timesteps
+    reconstruct = _injection(_sampling(config, guidance_scale=1.0, start_step=0, steps=steps), **NO_INJECTION)
+    scores: dict[str, list[float]] = {"vae": [], "i2v": [], "reconstruction": []}
+    for clip_seed in progress(list(HELDOUT_SEEDS[:clips]), "quality"):
+        source = clip_pair(clip_seed, EDITS[0], size=video.height, num_frames=video.num_frames)[0]
+        frames = to_images(source)
+        latents = pipe.backbone.encode_video(frames, sample=False, generator=None)
+        decoded = pipe.backbone.decode_video(latents, config.vae.decode_chunk_size, lambda x, d: x).cpu().numpy()
+        scores["vae"].append(psnr((decoded * 255).round().astype(np.uint8), source))
+        for name, variant in (("i2v", plain_i2v), ("reconstruction", reconstruct)):
+            generator = torch.Generator().manual_seed(clip_seed)
+            output = pipe.edit(frames, frames[0], "", config=variant, generator=generator, output_type="np")
+            scores[name].append(psnr((output * 255).round().astype(np.uint8), source))
+    return {name: [float(np.mean(values)), float(np.std(values))] for name, values in scores.items()}
+
+
 def summarize(rows: list[dict]) -> dict[str, dict[str, dict[str, list[float]]]]:
     """{variant: {edit or "all": {metric: [mean, std]}}}."""
     summary: dict = {}
