@@ -35,7 +35,7 @@ class Shape:
 class Background:
     colors: tuple[tuple[float, float, float], tuple[float, float, float]]
     angle: float  # direction of the colour gradient
-    stripe_period: float  # pixels; stripes make a camera pan visible
+    stripe_period: float  # pixels; broad stripes make a camera pan visible
     stripe_strength: float
 
 
@@ -52,7 +52,7 @@ def random_scene(seed: int, size: int = 64, num_frames: int = 8) -> Scene:
     rng = np.random.default_rng(seed)
     shapes = tuple(_random_shape(rng, size) for _ in range(rng.integers(1, 4)))
     pan = tuple(rng.uniform(-1.5, 1.5, 2)) if rng.random() < 0.3 else (0.0, 0.0)
-    return Scene(size, num_frames, _random_background(rng), shapes, pan)
+    return Scene(size, num_frames, _random_background(rng, size), shapes, pan)
 
 
 def edit_scene(scene: Scene, edit: str, seed: int) -> Scene:
@@ -64,7 +64,7 @@ def edit_scene(scene: Scene, edit: str, seed: int) -> Scene:
     elif edit == "reshape":
         first = dataclasses.replace(first, kind=str(rng.choice([k for k in KINDS if k != first.kind])))
     elif edit == "background":
-        return dataclasses.replace(scene, background=_random_background(rng, avoid=scene.background))
+        return dataclasses.replace(scene, background=_random_background(rng, scene.size, avoid=scene.background))
     elif edit == "restyle":
         return dataclasses.replace(scene, shapes=tuple(dataclasses.replace(s, textured=True) for s in scene.shapes))
     else:
@@ -111,12 +111,12 @@ def _random_shape(rng: np.random.Generator, size: int) -> Shape:
     )
 
 
-def _random_background(rng: np.random.Generator, avoid: Background | None = None) -> Background:
+def _random_background(rng: np.random.Generator, size: int, avoid: Background | None = None) -> Background:
     first = _random_color(rng, dark=True) if avoid is None else _distinct_color(rng, avoid.colors[0], dark=True)
     return Background(
         colors=(first, _random_color(rng, dark=True)),
         angle=float(rng.uniform(0, 2 * np.pi)),
-        stripe_period=float(rng.uniform(8, 20)),
+        stripe_period=float(rng.uniform(0.35, 0.7) * size),
         stripe_strength=float(rng.uniform(0.03, 0.12)),
     )
 
@@ -198,10 +198,12 @@ def _coverage(kind: str, dx: np.ndarray, dy: np.ndarray, r: float) -> np.ndarray
 def _fill(shape: Shape, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     """Colour inside a shape, from offsets to its centre."""
     color = np.broadcast_to(np.array(shape.color), (*dx.shape, 3))
+    # Patterns scale with the shape, so they stay coarse enough for a 4x-downsampling VAE at any frame size.
     if shape.kind == "stripes":
-        band = (np.floor(dx / 4) % 2)[..., None]
+        band = (np.floor(dx / (0.6 * shape.radius)) % 2)[..., None]
         color = color * (1 - band) + color * 0.45 * band
     if shape.textured:
-        checker = ((np.floor(dx / 5) + np.floor(dy / 5)) % 2)[..., None]
+        cell = 0.7 * shape.radius
+        checker = ((np.floor(dx / cell) + np.floor(dy / cell)) % 2)[..., None]
         color = color * (1 - checker) + (1 - color) * checker
     return color
