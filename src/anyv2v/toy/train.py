@@ -30,9 +30,11 @@ SIZE, FRAMES, FPS = 32, 8, 8.0
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    vae_steps: int = 1500
-    vae_batch: int = 32  # frames
-    vae_lr: float = 1e-3
+    vae_steps: int = 2500
+    vae_batch: int = 16  # frames
+    vae_lr: float = 5e-4
+    decoder_steps: int = 1000  # last stage: the decoder alone, at a low rate; latents (and the UNet) unchanged
+    decoder_lr: float = 1e-4
     unet_steps: int = 3000
     unet_batch: int = 4  # clips
     unet_lr: float = 4e-4
@@ -56,12 +58,27 @@ def to_pixels(frames: np.ndarray) -> torch.Tensor:
 
 def train_vae(vae, config: TrainConfig, log: Callable[[str], None]) -> list[float]:
     """Returns the loss of every step."""
+    return _fit_autoencoder(vae, vae.parameters(), config.vae_steps, config.vae_lr, config, config.seed, "vae", log)
+
+
+def refine_decoder(vae, config: TrainConfig, log: Callable[[str], None]) -> list[float]:
+    """More reconstruction training for the decoder only: the encoder's latents, which the UNet learned, stay."""
+    vae.requires_grad_(False)
+    parameters = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
+    for parameter in parameters:
+        parameter.requires_grad_(True)
+    steps, rate = config.decoder_steps, config.decoder_lr
+    return _fit_autoencoder(vae, parameters, steps, rate, config, config.seed + 3, "decoder", log)
+
+
+def _fit_autoencoder(vae, parameters, steps: int, rate: float, config, seed: int, name: str, log) -> list[float]:
     losses = []
-    clips = training_clips(config.seed)
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=config.vae_lr)
-    schedule = cosine_schedule(optimizer, config.vae_steps)
+    clips = training_clips(seed)
+    parameters = list(parameters)
+    optimizer = torch.optim.AdamW(parameters, lr=rate)
+    schedule = cosine_schedule(optimizer, steps)
     vae.train()
-    for step in range(1, config.vae_steps + 1):
+    for step in range(1, steps + 1):
         frames = np.concatenate([next(clips) for _ in range(config.vae_batch // FRAMES)])
         pixels = to_pixels(frames)
         posterior = vae.encode(pixels).latent_dist
@@ -70,10 +87,10 @@ def train_vae(vae, config: TrainConfig, log: Callable[[str], None]) -> list[floa
         loss = F.mse_loss(reconstruction, pixels) + 0.5 * F.l1_loss(reconstruction, pixels)
         loss = loss + 1e-6 * posterior.kl().mean()
         losses.append(loss.item())
-        optimizer_step(loss, vae, optimizer, schedule)
+        optimizer_step(loss, parameters, optimizer, schedule)
         if step % config.log_every == 0 or step == 1:
             psnr = 10 * math.log10(4 / F.mse_loss(reconstruction, pixels).item())
-            log(f"vae step {step}/{config.vae_steps} loss {loss.item():.5f} psnr {psnr:.2f} dB")
+            log(f"{name} step {step}/{steps} loss {loss.item():.5f} psnr {psnr:.2f} dB")
     vae.eval().requires_grad_(False)
     return losses
 
@@ -114,7 +131,7 @@ def train_unet(
         ).sample  # fmt: skip
         loss = F.mse_loss(prediction, target)
         losses.append(loss.item())
-        optimizer_step(loss, unet, optimizer, schedule)
+        optimizer_step(loss, unet.parameters(), optimizer, schedule)
         update_ema(ema, unet, min(config.ema_decay, (1 + step) / (10 + step)))
         if step % config.log_every == 0 or step == 1:
             log(f"unet step {step}/{config.unet_steps} loss {loss.item():.5f}")
@@ -136,10 +153,10 @@ def clip_batch(backbone: I2VGenXL, clips: list[np.ndarray], text: torch.Tensor):
     return torch.cat(latents), Condition.cat(conditions)
 
 
-def optimizer_step(loss: torch.Tensor, model: torch.nn.Module, optimizer, schedule) -> None:
+def optimizer_step(loss: torch.Tensor, parameters, optimizer, schedule) -> None:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    torch.nn.utils.clip_grad_norm_(parameters, 1.0)
     optimizer.step()
     schedule.step()
 
@@ -173,6 +190,7 @@ def train_toy(output: Path, config: TrainConfig = TrainConfig(), log: Callable[[
     components["vae"].register_to_config(scaling_factor=latent_scaling_factor(backbone, config.seed))
     log(f"vae scaling factor {components['vae'].config.scaling_factor:.4f}")
     components["unet"], _ = train_unet(backbone, config, log)
+    refine_decoder(components["vae"], config, log)
     save_diffusers_layout(components, output)
     log(f"saved {output} after {time.time() - started:.0f} s")
     return output
