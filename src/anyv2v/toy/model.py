@@ -43,6 +43,12 @@ TOKENS = 16
 
 def byte_level_tokenizer(folder: Path, max_length: int = TOKENS) -> CLIPTokenizer:
     """A CLIP BPE tokenizer whose vocabulary is single bytes: real tokenization code, nothing to download."""
+    write_byte_level_vocabulary(folder)
+    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
+
+
+def write_byte_level_vocabulary(folder: Path) -> None:
+    """vocab.json and merges.txt, the files transformers 4's CLIPTokenizer reads (5 reads tokenizer.json)."""
     printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     extra = [b for b in range(256) if b not in printable]
     symbols = [chr(b) for b in printable] + [chr(256 + i) for i in range(len(extra))]
@@ -51,7 +57,6 @@ def byte_level_tokenizer(folder: Path, max_length: int = TOKENS) -> CLIPTokenize
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.json").write_text(json.dumps(vocab))
     (folder / "merges.txt").write_text("#version: 0.2\n")
-    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
 
 
 def text_encoder(width: int, seed: int) -> CLIPTextModel:
@@ -118,5 +123,7 @@ def save_diffusers_layout(components: dict, folder: Path) -> Path:
             component.save_pretrained(folder / name, safe_serialization=True)
         else:
             component.save_pretrained(folder / name)
+        if isinstance(component, CLIPTokenizer):
+            write_byte_level_vocabulary(folder / name)  # loadable by transformers 4 and 5 alike
     (folder / "model_index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
     return folder
