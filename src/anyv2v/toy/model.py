@@ -13,6 +13,8 @@ import diffusers
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler
 from diffusers.models.unets import I2VGenXLUNet
+from safetensors import safe_open
+from safetensors.torch import save_file
 from transformers import (
     CLIPImageProcessor,
     CLIPTextConfig,
@@ -125,5 +127,20 @@ def save_diffusers_layout(components: dict, folder: Path) -> Path:
             component.save_pretrained(folder / name)
         if isinstance(component, CLIPTokenizer):
             write_byte_level_vocabulary(folder / name)  # loadable by transformers 4 and 5 alike
+        if isinstance(component, CLIPTextModel):
+            prefix_text_model_keys(folder / name / "model.safetensors")
     (folder / "model_index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
     return folder
+
+
+def prefix_text_model_keys(path: Path) -> None:
+    """Store CLIPTextModel weights under `text_model.`, as transformers 4 (and the hub) lay them out.
+
+    transformers 5 saves them without the prefix, which transformers 4 silently ignores, initializing a random
+    text encoder instead; transformers 5 reads both layouts.
+    """
+    with safe_open(str(path), framework="pt") as file:
+        metadata = file.metadata()
+        tensors = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118 (safe_open is not a dict)
+    renamed = {key if key.startswith("text_model.") else f"text_model.{key}": value for key, value in tensors.items()}
+    save_file(renamed, str(path), metadata=metadata)
