@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import re
+
+import av
+
+from anyv2v.cli import main
+
+
+def test_demo_runs_offline_on_the_shipped_model_and_scores_against_truth(tmp_path, capsys):
+    output = tmp_path / "demo.mp4"
+    assert main(["demo", "--edit", "recolor", "-o", str(output), "--quiet", "--cache-dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    with av.open(str(output)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == 8 and (frames[0].width, frames[0].height) == (32, 32)
+    assert output.with_suffix(".preview.gif").is_file() and output.with_suffix(".preview.png").is_file()
+    scores = re.search(r"PSNR ([\d.]+) dB, SSIM ([\d.]+)", printed)
+    assert scores, printed
+    assert float(scores.group(1)) > 15 and 0 < float(scores.group(2)) <= 1
+
+
+def test_demo_edits_a_users_clip_without_ground_truth(tmp_path, capsys):
+    from anyv2v.toy.world import clip_pair, to_images
+    from anyv2v.video import write_video
+
+    clip = write_video(to_images(clip_pair(5, "recolor", size=32)[0]), tmp_path / "mine.mp4", fps=8)
+    output = tmp_path / "edited.gif"
+    args = ["demo", "--video", str(clip), "-o", str(output), "--quiet", "--no-cache"]
+    assert main(args) == 0
+    assert output.is_file() and "PSNR" not in capsys.readouterr().out
