@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from safetensors.torch import save_file
 
 from anyv2v.backbones.base import Condition, Progress
 from anyv2v.sampling import Predict, branch_count, guide, step_frames
+from anyv2v.video import atomic_output
 
 
 def ddim_invert(
@@ -70,16 +70,9 @@ class InversionCache:
 
     def save(self, key: str, latents: dict[int, torch.Tensor], metadata: dict[str, object]) -> Path:
         """Write atomically, so an interrupted run never leaves a truncated cache file behind."""
-        self.root.mkdir(parents=True, exist_ok=True)
         tensors = {f"t{t}": latent.detach().to("cpu").contiguous() for t, latent in latents.items()}
-        descriptor, temporary = tempfile.mkstemp(dir=self.root, suffix=".tmp")
-        os.close(descriptor)
-        try:
+        with atomic_output(self.path(key)) as temporary:
             save_file(tensors, temporary, metadata={k: json.dumps(v, default=str) for k, v in metadata.items()})
-            os.replace(temporary, self.path(key))
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
         return self.path(key)
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from anyv2v.config import EditConfig
 from anyv2v.evaluation.metrics import psnr, ssim, temporal_error
 from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, to_images
+from anyv2v.video import atomic_output
 
 Variant = Callable[[EditConfig], EditConfig]
 METRICS = ("psnr", "ssim", "temporal_error")
@@ -150,12 +149,8 @@ def write_report(rows: list[dict], folder: Path, command: str) -> tuple[Path, Pa
     summary = summarize(rows)
     report = {"command": command, "summary": summary, "rows": rows}
     table = f"Command: `{command}`\n\n" + markdown_table(summary)
-    return _atomic_text(folder / "bench.json", json.dumps(report, indent=1)), _atomic_text(folder / "bench.md", table)
-
-
-def _atomic_text(path: Path, text: str) -> Path:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text)
-    os.replace(temporary, path)
-    return path
+    paths = folder / "bench.json", folder / "bench.md"
+    for path, text in zip(paths, (json.dumps(report, indent=1), table), strict=True):
+        with atomic_output(path) as temporary:
+            temporary.write_text(text)
+    return paths

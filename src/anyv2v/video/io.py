@@ -194,7 +194,7 @@ def write_video(frames: Sequence[Image.Image], path: str | Path, fps: float) -> 
     _check_output_suffix(target, VIDEO_SUFFIXES)
     _check_fps(fps)
     images = _checked_frames(frames, target)
-    with _atomic_output(target) as temporary:
+    with atomic_output(target) as temporary:
         if target.suffix.lower() == ".gif":
             _encode_gif(images, temporary, fps)
         else:
@@ -206,7 +206,7 @@ def write_image(image: Image.Image, path: str | Path) -> Path:
     """Write one RGB image atomically, in the format its suffix names (png, jpg, webp, bmp); return the path."""
     target = Path(path)
     _check_output_suffix(target, IMAGE_SUFFIXES)
-    with _atomic_output(target) as temporary:
+    with atomic_output(target) as temporary:
         image.convert("RGB").save(temporary)
     return target
 
@@ -230,13 +230,13 @@ def write_preview(
     names = _checked_labels(labels, len(tiles))
     if target.suffix.lower() != ".png":
         return write_video(_side_by_side_frames(tiles, names), target, fps)
-    with _atomic_output(target) as temporary:
+    with atomic_output(target) as temporary:
         _preview_strip(tiles, names).save(temporary, format="PNG")
     return target
 
 
 @contextmanager
-def _atomic_output(target: Path) -> Iterator[Path]:
+def atomic_output(target: Path) -> Iterator[Path]:
     """Yield a temporary sibling of `target` (same suffix) and move it into place only on success."""
     target.parent.mkdir(parents=True, exist_ok=True)
     # Named, not created: the writer creates it, so it gets normal permissions (mkstemp's are 0600).
