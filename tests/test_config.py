@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from anyv2v.config import OFFICIAL_NEGATIVE_PROMPT, PRESETS, build_configs, read_config_file
+from anyv2v.config import OFFICIAL_NEGATIVE_PROMPT, PRESETS, build_configs, for_toy_model, read_config_file
 from anyv2v.errors import AnyV2VError
 
 
@@ -59,3 +61,28 @@ def test_unparsable_config_file_is_a_clear_error(tmp_path):
     path.write_text("[sampling\nsteps = ")
     with pytest.raises(AnyV2VError, match="could not be parsed"):
         read_config_file(path)
+
+
+def test_fast_is_the_default_and_differs_from_reference_only_in_step_counts():
+    edit, _ = build_configs(None, {}, {})
+    assert edit == PRESETS["fast"]
+    fast, reference = PRESETS["fast"], PRESETS["reference"]
+    assert (fast.inversion.steps, fast.sampling.steps) == (25, 25)
+    same_steps = dataclasses.replace(
+        fast,
+        inversion=dataclasses.replace(fast.inversion, steps=reference.inversion.steps),
+        sampling=dataclasses.replace(fast.sampling, steps=reference.sampling.steps),
+    )
+    assert same_steps == reference
+
+
+def test_toy_model_settings_keep_the_recipe_and_change_size_and_guidance():
+    toy = for_toy_model(PRESETS["reference"])
+    assert (toy.video.num_frames, toy.video.height, toy.sampling.guidance_scale) == (8, 32, 3.0)
+    assert toy.sampling.negative_prompt == ""
+    assert (toy.inversion, toy.injection, toy.sampling.steps) == (
+        PRESETS["reference"].inversion, PRESETS["reference"].injection, 50,
+    )  # fmt: skip
+    assert PRESETS["toy"] == for_toy_model(PRESETS["fast"])
+    edit, _ = build_configs("reference", {}, {"video": {"num_frames": 4}}, for_toy_model)
+    assert edit.video.num_frames == 4 and edit.inversion.steps == 500  # flags still override the adaptation

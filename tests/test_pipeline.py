@@ -47,3 +47,17 @@ def test_the_edited_frame_steers_the_result(pipe, source_frames, edited_frame):
 def test_too_few_source_frames_is_a_clear_error(pipe, source_frames, edited_frame):
     with pytest.raises(AnyV2VError, match="has 2 frames but 4 are needed"):
         pipe.edit(source_frames[:2], edited_frame, "x", config=tiny_config())
+
+
+def test_each_stage_is_timed_and_a_cached_inversion_costs_no_inversion_time(
+    tiny_model, tmp_path, source_frames, edited_frame
+):
+    pipe = load_tiny_pipeline(tiny_model, cache_dir=tmp_path)
+    config = tiny_config(steps=5, inversion_steps=10)
+    edit(pipe, source_frames, edited_frame, config, seed=0)
+    first = pipe.stats.costs
+    assert set(first.seconds) == {"encode", "inversion", "sampling", "decode"}
+    assert all(seconds > 0 for seconds in first.seconds.values())
+    assert all(peak > 0 for peak in first.peak_memory.values())
+    edit(pipe, source_frames, edited_frame, config, seed=0)
+    assert pipe.stats.inversion_cache_hit and "inversion" not in pipe.stats.costs.seconds

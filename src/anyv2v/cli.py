@@ -18,7 +18,16 @@ from PIL import Image
 
 from anyv2v.backbones import backbone_class
 from anyv2v.backbones.base import check_model_folder, looks_like_path
-from anyv2v.config import PRESETS, EditConfig, RuntimeConfig, VideoConfig, build_configs, read_config_file
+from anyv2v.config import (
+    DEFAULT_PRESET,
+    PRESETS,
+    EditConfig,
+    RuntimeConfig,
+    VideoConfig,
+    build_configs,
+    for_toy_model,
+    read_config_file,
+)
 from anyv2v.editors import free_device_memory, get_editor, list_editors
 from anyv2v.errors import AnyV2VError
 from anyv2v.evaluation.bench import VARIANTS
@@ -99,7 +108,7 @@ EDIT_FRAME_FLAGS = [
     for flag in RUNTIME_FLAGS + VIDEO_FLAGS
     if flag.name in ("--device", "--seed", "--quiet", "--height", "--width")
 ]
-TOY_COMMANDS = ("demo", "bench")  # they default to the toy preset and the shipped toy model
+TOY_COMMANDS = ("demo", "bench")  # the shipped toy model by default, any preset at the toy model's settings
 EDITOR_ONLY_ARGUMENTS = ("instruction", "reference", "mask", "editor_model", "editor_option")
 
 
@@ -149,7 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--edits", nargs="+", choices=EDITS, default=list(EDITS))
     bench.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="VARIANT")
     bench.add_argument("-o", "--output", default="bench-results", help="folder for bench.md and bench.json")
-    bench.add_argument("--quality", action="store_true", help="measure the model's quality bars instead")
+    bench_mode = bench.add_mutually_exclusive_group()
+    bench_mode.add_argument("--quality", action="store_true", help="measure the model's quality bars instead")
+    bench_mode.add_argument(
+        "--speed", nargs="*", choices=sorted(PRESETS), metavar="PRESET",
+        help="compare presets' costs and scores instead, the first as baseline (default: reference fast)",
+    )  # fmt: skip
 
     train = commands.add_parser("train-toy", help="train the toy I2VGen-XL on the synthetic world (CPU)")
     train.add_argument("-o", "--output", required=True, help="folder to save the model in diffusers layout")
@@ -164,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         (bench, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS),
     ):
         command.add_argument("--config", help="YAML or TOML file with any options; flags override it")
-        command.add_argument("--preset", choices=sorted(PRESETS), help="settings to start from (default reference)")
+        command.add_argument(
+            "--preset", choices=sorted(PRESETS), help=f"settings to start from (default {DEFAULT_PRESET})"
+        )
         for flag in flags:
             flag.add_to(command)
     return parser
@@ -376,14 +392,36 @@ def run_bench(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig
         for name, (mean, std) in quality.items():
             print(f"{name} PSNR: {mean:.2f} ± {std:.2f} dB over {args.clips} held-out clips")
         return
+    if args.speed is not None:
+        run_speed_bench(args, pipe, edit, runtime)
+        return
     rows = run_bench(
         pipe, edit, clips=args.clips, edits=args.edits, variants=args.variants, seed=runtime.seed,
         progress=pipe.progress_bar,
     )  # fmt: skip
-    command = "anyv2v " + " ".join(sys.argv[1:]) if sys.argv[1:] else "anyv2v bench"
-    json_path, table_path = write_report(rows, Path(args.output), command)
-    print(markdown_table(summarize(rows)))
-    print(f"wrote {json_path} and {table_path}")
+    table = markdown_table(summarize(rows))
+    report = {"command": args.invocation, "summary": summarize(rows), "rows": rows}
+    print(table)
+    print("wrote {} and {}".format(*write_report(Path(args.output), "bench", report, table)))
+
+
+def run_speed_bench(args: argparse.Namespace, pipe, edit: EditConfig, runtime: RuntimeConfig) -> None:
+    """Each preset at the toy model's settings, with the video and runtime flags of this command applied."""
+    from anyv2v.evaluation.bench import write_report
+    from anyv2v.evaluation.speed import device_description, run_speed_bench, speed_table, summarize_speed
+
+    names = args.speed or ["reference", "fast"]
+    overrides = flag_overrides(args)
+    file_data = read_config_file(args.config) if args.config else {}
+    presets = {name: build_configs(name, file_data, overrides, for_toy_model)[0] for name in names}
+    rows = run_speed_bench(pipe, presets, clips=args.clips, edits=args.edits, seed=runtime.seed,
+                           progress=pipe.progress_bar)  # fmt: skip
+    summary = summarize_speed(rows)
+    device = device_description(pipe.backbone.device)
+    table = f"Device: {device}\n\n" + speed_table(summary)
+    report = {"command": args.invocation, "device": device, "summary": summary, "rows": rows}
+    print(table)
+    print("wrote {} and {}".format(*write_report(Path(args.output), "speed", report, table)))
 
 
 def run_train_toy(args: argparse.Namespace) -> None:
@@ -394,7 +432,9 @@ def run_train_toy(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.invocation = " ".join(["anyv2v", *argv])
     try:
         if args.command == "editors":
             run_editors()
@@ -403,8 +443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_train_toy(args)
             return 0
         file_data = read_config_file(args.config) if args.config else {}
-        preset = args.preset or ("toy" if args.command in TOY_COMMANDS else None)
-        edit, runtime = build_configs(preset, file_data, flag_overrides(args))
+        adapt = for_toy_model if args.command in TOY_COMMANDS else None
+        edit, runtime = build_configs(args.preset, file_data, flag_overrides(args), adapt)
         if args.command in TOY_COMMANDS and runtime.model == RuntimeConfig.model:
             runtime = dataclasses.replace(runtime, model=str(SHIPPED_MODEL))
         with warnings.catch_warnings():

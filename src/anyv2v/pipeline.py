@@ -20,6 +20,7 @@ from anyv2v.config import PRESETS, EditConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.injection import FeatureInjector, injection_schedule
 from anyv2v.inversion import InversionCache, ddim_invert, default_cache_dir
+from anyv2v.profiling import StageCosts
 from anyv2v.sampling import SourceBranch, sample
 from anyv2v.video import fit_to_size
 
@@ -34,6 +35,7 @@ class RunStats:
     unet_batch_items: int = 0
     injections: Counter = field(default_factory=Counter)  # (kind, timestep) -> hook calls that injected
     inversion_cache_hit: bool = False
+    costs: StageCosts = field(default_factory=StageCosts)  # seconds and peak memory per stage
 
 
 class AnyV2VPipeline:
@@ -102,24 +104,26 @@ class AnyV2VPipeline:
         config = (config or self.config).validate()
         self.stats = RunStats()
         backbone, video, sampling = self.backbone, config.video, config.sampling
-        frames = self._prepare_frames(source_frames, config)
-        edited = fit_to_size(edited_first_frame.convert("RGB"), (video.height, video.width))
         sample_latents = config.vae.encode == "sample"
-
-        edited_frame = backbone.encode_frame(edited, sample=sample_latents, generator=generator)
-        branches = [self._condition(prompt, edited_frame, config)]
-        if sampling.guidance_scale > 1:
-            negative = sampling.negative_prompt if negative_prompt is None else negative_prompt
-            branches.insert(0, self._condition(negative, edited_frame, config, drop_image=True))
-        condition = Condition.cat(branches)
+        with self._stage("encode"):
+            frames = self._prepare_frames(source_frames, config)
+            edited = fit_to_size(edited_first_frame.convert("RGB"), (video.height, video.width))
+            edited_frame = backbone.encode_frame(edited, sample=sample_latents, generator=generator)
+            branches = [self._condition(prompt, edited_frame, config)]
+            if sampling.guidance_scale > 1:
+                negative = sampling.negative_prompt if negative_prompt is None else negative_prompt
+                branches.insert(0, self._condition(negative, edited_frame, config, drop_image=True))
+            condition = Condition.cat(branches)
 
         scheduler, timesteps = self._sampling_schedule(config)
         first = self._first_step(config)
         source = None
         if config.needs_inversion:
-            source_frame = backbone.encode_frame(frames[0], sample=sample_latents, generator=generator)
+            with self._stage("encode"):
+                source_frame = backbone.encode_frame(frames[0], sample=sample_latents, generator=generator)
+                source_condition = self._condition(config.inversion.prompt, source_frame, config)
             inverted = self._inverted_latents(frames, config, source_frame, generator)
-            source = SourceBranch(inverted, self._condition(config.inversion.prompt, source_frame, config))
+            source = SourceBranch(inverted, source_condition)
         if sampling.init == "inverted":
             latents = source.latents[int(timesteps[first])]
         else:
@@ -128,7 +132,7 @@ class AnyV2VPipeline:
             latents = latents * scheduler.init_noise_sigma
 
         schedule = injection_schedule(config.injection, [int(t) for t in timesteps], first)
-        with FeatureInjector(backbone.injection_sites(config.injection), schedule) as injector:
+        with self._stage("sampling"), FeatureInjector(backbone.injection_sites(config.injection), schedule) as injector:
             latents = sample(
                 self._predict, scheduler, latents, timesteps[first:], condition, sampling.guidance_scale,
                 source=source, injector=injector if config.injection.enabled else None,
@@ -137,7 +141,8 @@ class AnyV2VPipeline:
         self.stats.injections = injector.fired
         if output_type == "latent":
             return latents
-        decoded = backbone.decode_video(latents, config.vae.decode_chunk_size, self.progress_bar).cpu().numpy()
+        with self._stage("decode"):
+            decoded = backbone.decode_video(latents, config.vae.decode_chunk_size, self.progress_bar).cpu().numpy()
         return decoded if output_type == "np" else to_pil_frames(decoded)
 
     def _condition(
@@ -168,15 +173,17 @@ class AnyV2VPipeline:
                 return cached
 
         sample_latents = config.vae.encode == "sample"
-        latents = self.backbone.encode_video(frames, sample=sample_latents, generator=generator)
-        branches = [self._condition(config.inversion.prompt, source_frame, config)]
-        if config.inversion.guidance_scale > 1:
-            negative = self._condition(config.sampling.negative_prompt, source_frame, config, drop_image=True)
-            branches.insert(0, negative)
-        inverted = ddim_invert(
-            self._predict, inverse, latents, Condition.cat(branches), config.inversion.guidance_scale, keep,
-            progress=self.progress_bar,
-        )  # fmt: skip
+        with self._stage("encode"):
+            latents = self.backbone.encode_video(frames, sample=sample_latents, generator=generator)
+            branches = [self._condition(config.inversion.prompt, source_frame, config)]
+            if config.inversion.guidance_scale > 1:
+                negative = self._condition(config.sampling.negative_prompt, source_frame, config, drop_image=True)
+                branches.insert(0, negative)
+        with self._stage("inversion"):
+            inverted = ddim_invert(
+                self._predict, inverse, latents, Condition.cat(branches), config.inversion.guidance_scale, keep,
+                progress=self.progress_bar,
+            )  # fmt: skip
         if cache_key is not None:
             self.cache.save(cache_key, inverted, {"model": self.model_id, "config": config.to_dict()})
         return inverted
@@ -221,6 +228,9 @@ class AnyV2VPipeline:
         self.stats.unet_calls += 1
         self.stats.unet_batch_items += latents.shape[0]
         return self.backbone.predict(latents, timestep, condition)
+
+    def _stage(self, name: str):
+        return self.stats.costs.measure(name, self.backbone.device)
 
     def progress_bar(self, iterable, description: str):
         return tqdm(iterable, desc=description, disable=not self.progress, leave=False)

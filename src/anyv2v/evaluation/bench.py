@@ -132,25 +132,27 @@ def markdown_table(summary: dict) -> str:
     header = ["variant", *[f"PSNR {e}" for e in edits], "PSNR all", "SSIM all", "temporal err all"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for variant, groups in summary.items():
-        cells = [_pm(groups[e]["psnr"], 2) for e in edits]
-        cells += [_pm(groups["all"]["psnr"], 2), _pm(groups["all"]["ssim"], 3), _pm(groups["all"]["temporal_error"], 4)]
+        cells = [plus_minus(groups[e]["psnr"], 2) for e in edits]
+        cells += [
+            plus_minus(groups["all"]["psnr"], 2),
+            plus_minus(groups["all"]["ssim"], 3),
+            plus_minus(groups["all"]["temporal_error"], 4),
+        ]
         lines.append("| " + " | ".join([variant, *cells]) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _pm(stats: list[float], digits: int) -> str:
+def plus_minus(stats: list[float], digits: int) -> str:
     mean, std = stats
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if math.isfinite(mean) else "inf"
 
 
-def write_report(rows: list[dict], folder: Path, command: str) -> tuple[Path, Path]:
-    """bench.json (every row and the summary) and bench.md (the table and the command that made it)."""
+def write_report(folder: Path, name: str, report: dict, table: str) -> tuple[Path, Path]:
+    """NAME.json (the report: command, summary, every row) and NAME.md (the command, then the table)."""
     folder.mkdir(parents=True, exist_ok=True)
-    summary = summarize(rows)
-    report = {"command": command, "summary": summary, "rows": rows}
-    table = f"Command: `{command}`\n\n" + markdown_table(summary)
-    paths = folder / "bench.json", folder / "bench.md"
-    for path, text in zip(paths, (json.dumps(report, indent=1), table), strict=True):
+    markdown = f"Command: `{report['command']}`\n\n" + table
+    paths = folder / f"{name}.json", folder / f"{name}.md"
+    for path, text in zip(paths, (json.dumps(report, indent=1), markdown), strict=True):
         with atomic_output(path) as temporary:
             temporary.write_text(text)
     return paths

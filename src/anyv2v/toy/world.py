@@ -74,7 +74,7 @@ def edit_scene(scene: Scene, edit: str, seed: int) -> Scene:
 
 def render(scene: Scene) -> np.ndarray:
     """Frames as uint8 (frames, size, size, 3)."""
-    return np.stack([_render_frame(scene, t) for t in range(scene.num_frames)])
+    return np.stack([render_frame(scene, t) for t in range(scene.num_frames)])
 
 
 def shape_masks(scene: Scene, t: int) -> np.ndarray:
@@ -134,7 +134,8 @@ def _distinct_color(rng: np.random.Generator, old: tuple, dark: bool = False) ->
             return color
 
 
-def _render_frame(scene: Scene, t: int) -> np.ndarray:
+def render_frame(scene: Scene, t: int) -> np.ndarray:
+    """Frame t alone, as uint8 (size, size, 3)."""
     ys, xs = _sample_grid(scene.size)
     image = _background(scene.background, xs + scene.pan[0] * t, ys + scene.pan[1] * t)
     for shape in scene.shapes:
