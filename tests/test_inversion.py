@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
@@ -66,3 +68,19 @@ def test_cache_files_are_written_atomically(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["key.safetensors"]
     assert cache.load("key", [1, 51], torch.device("cpu"))[51].sum() == 0
     assert cache.load("key", [1, 101], torch.device("cpu")) is None
+
+
+def test_weights_saved_over_the_same_folder_do_not_hit_the_old_inversion(tiny_model, tmp_path, source_frames):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    config = tiny_config(steps=5, inversion_steps=10)
+    load_tiny_pipeline(model, cache_dir=tmp_path / "cache").invert(source_frames, config=config)
+    again = load_tiny_pipeline(model, cache_dir=tmp_path / "cache")
+    again.invert(source_frames, config=config)
+    assert again.stats.inversion_cache_hit
+
+    weights = model / "unet" / "diffusion_pytorch_model.safetensors"
+    weights.write_bytes(weights.read_bytes())  # "retrained": same name, new file
+    retrained = load_tiny_pipeline(model, cache_dir=tmp_path / "cache")
+    retrained.invert(source_frames, config=config)
+    assert not retrained.stats.inversion_cache_hit

@@ -76,6 +76,17 @@ class InversionCache:
         return self.path(key)
 
 
+def model_fingerprint(model: str) -> str:
+    """The model id, plus for a local folder the name, size and modification time of every file in it, so
+    weights saved over the same folder (a retrained model) do not hit the inversions of the old ones."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return model  # a hub id: a new revision on the hub is not noticed
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    stats = [(str(path.relative_to(folder)), path.stat().st_size, path.stat().st_mtime_ns) for path in files]
+    return f"{model}:{hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]}"
+
+
 def default_cache_dir() -> Path:
     if "ANYV2V_CACHE" in os.environ:
         return Path(os.environ["ANYV2V_CACHE"])

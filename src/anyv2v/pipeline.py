@@ -19,7 +19,7 @@ from anyv2v.backbones import Backbone, Condition, FrameEncoding, backbone_class
 from anyv2v.config import PRESETS, EditConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.injection import FeatureInjector, injection_schedule
-from anyv2v.inversion import InversionCache, ddim_invert, default_cache_dir
+from anyv2v.inversion import InversionCache, ddim_invert, default_cache_dir, model_fingerprint
 from anyv2v.profiling import StageCosts
 from anyv2v.sampling import SourceBranch, sample
 from anyv2v.video import fit_to_size
@@ -51,6 +51,7 @@ class AnyV2VPipeline:
         self.backbone = backbone
         self.config = (config or PRESETS["reference"]).validate()
         self.model_id = model_id
+        self.model_fingerprint = model_fingerprint(model_id)
         self.cache = cache
         self.progress = progress
         self.stats = RunStats()
@@ -103,34 +104,21 @@ class AnyV2VPipeline:
         """The source video re-generated from the edited first frame, keeping the source's layout and motion."""
         config = (config or self.config).validate()
         self.stats = RunStats()
-        backbone, video, sampling = self.backbone, config.video, config.sampling
-        sample_latents = config.vae.encode == "sample"
         with self._stage("encode"):
             frames = self._prepare_frames(source_frames, config)
-            edited = fit_to_size(edited_first_frame.convert("RGB"), (video.height, video.width))
-            edited_frame = backbone.encode_frame(edited, sample=sample_latents, generator=generator)
-            branches = [self._condition(prompt, edited_frame, config)]
-            if sampling.guidance_scale > 1:
-                negative = sampling.negative_prompt if negative_prompt is None else negative_prompt
-                branches.insert(0, self._condition(negative, edited_frame, config, drop_image=True))
-            condition = Condition.cat(branches)
-
+            condition = self._edit_condition(edited_first_frame, prompt, negative_prompt, config, generator)
         scheduler, timesteps = self._sampling_schedule(config)
         first = self._first_step(config)
-        source = None
-        if config.needs_inversion:
-            with self._stage("encode"):
-                source_frame = backbone.encode_frame(frames[0], sample=sample_latents, generator=generator)
-                source_condition = self._condition(config.inversion.prompt, source_frame, config)
-            inverted = self._inverted_latents(frames, config, source_frame, generator)
-            source = SourceBranch(inverted, source_condition)
-        if sampling.init == "inverted":
+        source = self._source_branch(frames, config, generator) if config.needs_inversion else None
+        if config.sampling.init == "inverted":
             latents = source.latents[int(timesteps[first])]
         else:
-            shape = backbone.latent_shape(video.num_frames, video.height, video.width)
-            latents = randn_tensor(shape, generator=generator, device=backbone.device, dtype=backbone.dtype)
+            video = config.video
+            shape = self.backbone.latent_shape(video.num_frames, video.height, video.width)
+            latents = randn_tensor(shape, generator=generator, device=self.backbone.device, dtype=self.backbone.dtype)
             latents = latents * scheduler.init_noise_sigma
 
+        backbone, sampling = self.backbone, config.sampling
         schedule = injection_schedule(config.injection, [int(t) for t in timesteps], first)
         with self._stage("sampling"), FeatureInjector(backbone.injection_sites(config.injection), schedule) as injector:
             latents = sample(
@@ -144,6 +132,33 @@ class AnyV2VPipeline:
         with self._stage("decode"):
             decoded = backbone.decode_video(latents, config.vae.decode_chunk_size, self.progress_bar).cpu().numpy()
         return decoded if output_type == "np" else to_pil_frames(decoded)
+
+    def _edit_condition(
+        self,
+        edited_first_frame: Image.Image,
+        prompt: str,
+        negative_prompt: str | None,
+        config: EditConfig,
+        generator: torch.Generator | None,
+    ) -> Condition:
+        """[negative, edit] branches (just [edit] without guidance), both conditioned on the edited frame."""
+        video, sampling = config.video, config.sampling
+        edited = fit_to_size(edited_first_frame.convert("RGB"), (video.height, video.width))
+        frame = self.backbone.encode_frame(edited, sample=config.vae.encode == "sample", generator=generator)
+        branches = [self._condition(prompt, frame, config)]
+        if sampling.guidance_scale > 1:
+            negative = sampling.negative_prompt if negative_prompt is None else negative_prompt
+            branches.insert(0, self._condition(negative, frame, config, drop_image=True))
+        return Condition.cat(branches)
+
+    def _source_branch(
+        self, frames: list[Image.Image], config: EditConfig, generator: torch.Generator | None
+    ) -> SourceBranch:
+        """The inverted source latents, and the conditions the source branch runs with (those of the inversion)."""
+        with self._stage("encode"):
+            frame = self.backbone.encode_frame(frames[0], sample=config.vae.encode == "sample", generator=generator)
+            condition = self._condition(config.inversion.prompt, frame, config)
+        return SourceBranch(self._inverted_latents(frames, config, frame, generator), condition)
 
     def _condition(
         self, prompt: str, frame: FrameEncoding, config: EditConfig, *, drop_image: bool = False
@@ -197,7 +212,7 @@ class AnyV2VPipeline:
             pixels.update(frame.tobytes())
         return InversionCache.key(
             backbone=self.backbone.name,
-            model=self.model_id,
+            model=self.model_fingerprint,
             video=pixels.hexdigest(),
             video_config=config.video,
             inversion=config.inversion,
