@@ -16,7 +16,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from anyv2v.backbones import Backbone, Condition, FrameEncoding, backbone_class
-from anyv2v.config import PRESETS, EditConfig
+from anyv2v.config import DEFAULT_PRESET, PRESETS, EditConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.injection import FeatureInjector, injection_schedule
 from anyv2v.inversion import InversionCache, ddim_invert, default_cache_dir, model_fingerprint
@@ -49,7 +49,7 @@ class AnyV2VPipeline:
         progress: bool = True,
     ):
         self.backbone = backbone
-        self.config = (config or PRESETS["reference"]).validate()
+        self.config = (config or PRESETS[DEFAULT_PRESET]).validate()
         self.model_id = model_id
         self.model_fingerprint = model_fingerprint(model_id)
         self.cache = cache
