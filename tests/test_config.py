@@ -67,7 +67,7 @@ def test_fast_is_the_default_and_differs_from_reference_only_in_step_counts():
     edit, _ = build_configs(None, {}, {})
     assert edit == PRESETS["fast"]
     fast, reference = PRESETS["fast"], PRESETS["reference"]
-    assert (fast.inversion.steps, fast.sampling.steps) == (25, 25)
+    assert (fast.inversion.steps, fast.sampling.steps) == (50, 25)
     same_steps = dataclasses.replace(
         fast,
         inversion=dataclasses.replace(fast.inversion, steps=reference.inversion.steps),

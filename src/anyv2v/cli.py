@@ -400,7 +400,7 @@ def run_bench(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig
         progress=pipe.progress_bar,
     )  # fmt: skip
     table = markdown_table(summarize(rows))
-    report = {"command": args.invocation, "summary": summarize(rows), "rows": rows}
+    report = {"command": args.invocation, "config": edit.to_dict(), "summary": summarize(rows), "rows": rows}
     print(table)
     print("wrote {} and {}".format(*write_report(Path(args.output), "bench", report, table)))
 
@@ -419,7 +419,8 @@ def run_speed_bench(args: argparse.Namespace, pipe, edit: EditConfig, runtime: R
     summary = summarize_speed(rows)
     device = device_description(pipe.backbone.device)
     table = f"Device: {device}\n\n" + speed_table(summary)
-    report = {"command": args.invocation, "device": device, "summary": summary, "rows": rows}
+    configs = {name: config.to_dict() for name, config in presets.items()}
+    report = {"command": args.invocation, "device": device, "configs": configs, "summary": summary, "rows": rows}
     print(table)
     print("wrote {} and {}".format(*write_report(Path(args.output), "speed", report, table)))
 

@@ -170,11 +170,11 @@ class RuntimeConfig:
 
 REFERENCE = EditConfig()
 
-# The default: the reference recipe with the inversion run on the sampling schedule itself and half the
-# sampling steps; the measured costs and scores against the reference are in docs/bench/speed.md.
+# The default: the reference recipe with half the sampling steps and a tenth of the inversion steps (two per
+# sampling step); the measured costs and scores against the reference are in docs/bench/speed.md.
 FAST = dataclasses.replace(
     REFERENCE,
-    inversion=dataclasses.replace(REFERENCE.inversion, steps=25),
+    inversion=dataclasses.replace(REFERENCE.inversion, steps=50),
     sampling=dataclasses.replace(REFERENCE.sampling, steps=25),
 )
 
