@@ -35,6 +35,9 @@ def _sampling(config: EditConfig, **fields: object) -> EditConfig:
 
 
 NO_INJECTION = {"conv": 0.0, "spatial_attention": 0.0, "temporal_attention": 0.0}
+EVERY_STEP = {"conv": 1.0, "spatial_attention": 1.0, "temporal_attention": 1.0}
+# conv2 of every ResNet of up blocks 1-3, not just the paper's one (layers_per_block 2 gives 3 ResNets a block).
+EVERY_DECODER_RESNET = tuple((block, layer) for block in (1, 2, 3) for layer in range(3))
 VARIANTS: dict[str, Variant] = {
     "full AnyV2V": lambda c: c,
     "noise start, injection": lambda c: _sampling(c, init="noise"),
@@ -45,6 +48,8 @@ VARIANTS: dict[str, Variant] = {
     "full - temporal": lambda c: _injection(c, temporal_attention=0.0),
     "temporal 0.2": lambda c: _injection(c, temporal_attention=0.2),
     "temporal 0.8": lambda c: _injection(c, temporal_attention=0.8),
+    "every kind, every step": lambda c: _injection(c, **EVERY_STEP),
+    "conv at every decoder ResNet, 0.5": lambda c: _injection(c, conv=0.5, conv_sites=EVERY_DECODER_RESNET),
 }
 
 
