@@ -87,8 +87,9 @@ class AnyV2VPipeline:
         config = (config or self.config).validate()
         self.stats = RunStats()
         frames = self._prepare_frames(source_frames, config)
-        source = self.backbone.encode_frame(frames[0], sample=False, generator=None)
-        return self._inverted_latents(frames, config, source, None)
+        frame = self.backbone.encode_frame(frames[0], sample=False, generator=None)
+        condition = self._condition(config.inversion.prompt, frame, config)
+        return self._inverted_latents(frames, config, frame, condition, None)
 
     def edit(
         self,
@@ -158,7 +159,7 @@ class AnyV2VPipeline:
         with self._stage("encode"):
             frame = self.backbone.encode_frame(frames[0], sample=config.vae.encode == "sample", generator=generator)
             condition = self._condition(config.inversion.prompt, frame, config)
-        return SourceBranch(self._inverted_latents(frames, config, frame, generator), condition)
+        return SourceBranch(self._inverted_latents(frames, config, frame, condition, generator), condition)
 
     def _condition(
         self, prompt: str, frame: FrameEncoding, config: EditConfig, *, drop_image: bool = False
@@ -172,8 +173,10 @@ class AnyV2VPipeline:
         frames: list[Image.Image],
         config: EditConfig,
         source_frame: FrameEncoding,
+        source_condition: Condition,
         generator: torch.Generator | None,
     ) -> dict[int, torch.Tensor]:
+        """Inverted with the source branch's own condition (plus a negative branch if the inversion is guided)."""
         _, timesteps = self._sampling_schedule(config)
         keep = [int(t) for t in timesteps[self._first_step(config) :]]
         inverse = DDIMInverseScheduler.from_config(self.backbone.scheduler_config)
@@ -190,7 +193,7 @@ class AnyV2VPipeline:
         sample_latents = config.vae.encode == "sample"
         with self._stage("encode"):
             latents = self.backbone.encode_video(frames, sample=sample_latents, generator=generator)
-            branches = [self._condition(config.inversion.prompt, source_frame, config)]
+            branches = [source_condition]
             if config.inversion.guidance_scale > 1:
                 negative = self._condition(config.sampling.negative_prompt, source_frame, config, drop_image=True)
                 branches.insert(0, negative)
