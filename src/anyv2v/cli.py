@@ -399,8 +399,9 @@ def run_bench(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig
         pipe, edit, clips=args.clips, edits=args.edits, variants=args.variants, seed=runtime.seed,
         progress=pipe.progress_bar,
     )  # fmt: skip
-    table = markdown_table(summarize(rows))
-    report = {"command": args.invocation, "config": edit.to_dict(), "summary": summarize(rows), "rows": rows}
+    summary = summarize(rows)
+    table = markdown_table(summary)
+    report = {"command": args.invocation, "config": edit.to_dict(), "summary": summary, "rows": rows}
     print(table)
     print("wrote {} and {}".format(*write_report(Path(args.output), "bench", report, table)))
 

@@ -64,17 +64,10 @@ def run_bench(
     progress: Callable = lambda items, description: items,
 ) -> list[dict]:
     """One row per (variant, edit, clip) with its metrics against the ground truth."""
-    video = config.video
     jobs = [(s, e, v) for s in HELDOUT_SEEDS[:clips] for e in edits for v in variants]
     rows = []
     for clip_seed, edit, variant in progress(jobs, "bench"):
-        source, truth = clip_pair(clip_seed, edit, size=video.height, num_frames=video.num_frames)
-        generator = torch.Generator().manual_seed(seed)
-        output = pipe.edit(
-            to_images(source), to_images(truth)[0], "", config=VARIANTS[variant](config),
-            generator=generator, output_type="np",
-        )  # fmt: skip
-        result = (output * 255).round().astype(np.uint8)
+        result, truth = edit_synthetic_clip(pipe, VARIANTS[variant](config), clip_seed, edit, seed)
         rows.append(
             {
                 "variant": variant,
@@ -87,6 +80,17 @@ def run_bench(
             }
         )
     return rows
+
+
+def edit_synthetic_clip(
+    pipe: AnyV2VPipeline, config: EditConfig, clip_seed: int, edit: str, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """AnyV2V's uint8 output for one clip and edit, its twin's first frame as the edited frame, and the twin."""
+    video = config.video
+    source, truth = clip_pair(clip_seed, edit, size=video.height, num_frames=video.num_frames)
+    generator = torch.Generator().manual_seed(seed)
+    output = pipe.edit(to_images(source), to_images(truth)[0], "", config=config, generator=generator, output_type="np")
+    return (output * 255).round().astype(np.uint8), truth
 
 
 def model_quality(pipe: AnyV2VPipeline, config: EditConfig, *, clips: int = 20, progress=lambda x, d: x) -> dict:

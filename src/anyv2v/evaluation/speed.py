@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from anyv2v.config import EditConfig
-from anyv2v.evaluation.bench import plus_minus
+from anyv2v.evaluation.bench import edit_synthetic_clip, plus_minus
 from anyv2v.evaluation.metrics import psnr, ssim
 from anyv2v.inversion import InversionCache
 from anyv2v.pipeline import AnyV2VPipeline
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, to_images
+from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
 
 STAGES = ("encode", "inversion", "sampling", "decode")
 
@@ -51,22 +51,16 @@ def run_speed_bench(
 
 def _warm_up(pipe: AnyV2VPipeline, config: EditConfig) -> None:
     """A two-step unscored edit of a training clip, so one-time costs (allocator, kernels) fall on no preset."""
-    video = config.video
-    source, truth = clip_pair(0, EDITS[0], size=video.height, num_frames=video.num_frames)
     short = dataclasses.replace(
         config,
         inversion=dataclasses.replace(config.inversion, steps=2),
         sampling=dataclasses.replace(config.sampling, steps=2, start_step=min(config.sampling.start_step, 1)),
     )
-    pipe.edit(to_images(source), to_images(truth)[0], "", config=short, output_type="np")
+    edit_synthetic_clip(pipe, short, 0, EDITS[0], seed=0)
 
 
 def _run_one(pipe: AnyV2VPipeline, config: EditConfig, name: str, edit: str, clip_seed: int, seed: int) -> dict:
-    video = config.video
-    source, truth = clip_pair(clip_seed, edit, size=video.height, num_frames=video.num_frames)
-    generator = torch.Generator().manual_seed(seed)
-    output = pipe.edit(to_images(source), to_images(truth)[0], "", config=config, generator=generator, output_type="np")
-    result = (output * 255).round().astype(np.uint8)
+    result, truth = edit_synthetic_clip(pipe, config, clip_seed, edit, seed)
     costs = pipe.stats.costs
     return {
         "preset": name,
