@@ -10,11 +10,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from anyv2v import cli
 from anyv2v.cli import main
 from anyv2v.editors import BUILTIN_EDITORS, Editor
+from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.video import write_video
 from tests.conftest import moving_square_frames
 from tests.editors.throwaway_plugin import install_plugin
@@ -152,6 +154,19 @@ def test_bad_input_gets_one_line_error_non_zero_exit_and_no_output(tiny_model, i
     assert code != 0
     assert len(error.splitlines()) == 1 and error.startswith("error: ")
     assert re.search(message, error), error
+    assert not inputs["out"].parent.exists() or not any(inputs["out"].parent.iterdir())
+
+
+def test_running_out_of_gpu_memory_names_the_switches_that_save_it(
+    tiny_model, inputs, tmp_path, capsys, monkeypatch
+):
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(AnyV2VPipeline, "edit", out_of_memory)
+    assert run_cli(edit_args(tiny_model, inputs, tmp_path)) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "out of GPU memory: add --offload" in error
     assert not inputs["out"].parent.exists() or not any(inputs["out"].parent.iterdir())
 
 

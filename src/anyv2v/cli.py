@@ -108,6 +108,10 @@ EDIT_FRAME_FLAGS = [
     for flag in RUNTIME_FLAGS + VIDEO_FLAGS
     if flag.name in ("--device", "--seed", "--quiet", "--height", "--width")
 ]
+OUT_OF_MEMORY = (
+    "out of GPU memory: add --offload, lower --decode-chunk-size (e.g. 2), or edit fewer --num-frames or a "
+    "smaller --height/--width"
+)
 TOY_COMMANDS = ("demo", "bench")  # the shipped toy model by default, any preset at the toy model's settings
 EDITOR_ONLY_ARGUMENTS = ("instruction", "reference", "mask", "editor_model", "editor_option")
 
@@ -163,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench_mode.add_argument(
         "--speed", nargs="*", choices=sorted(PRESETS), metavar="PRESET",
         help="compare presets' costs and scores instead, the first as baseline (default: reference fast)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--full-size", action="store_true",
+        help="with --speed: time the full-size I2VGen-XL with random weights at each preset's own settings "
+        "(costs only; nothing to download)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--memory-limit", type=float, metavar="GIB",
+        help="with --full-size on CUDA: cap this process's GPU memory, as on a smaller card",
     )  # fmt: skip
 
     train = commands.add_parser("train-toy", help="train the toy I2VGen-XL on the synthetic world (CPU)")
@@ -386,6 +399,9 @@ def run_demo(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig)
 def run_bench(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig) -> None:
     from anyv2v.evaluation.bench import markdown_table, model_quality, run_bench, summarize, write_report
 
+    if args.full_size or args.memory_limit is not None:
+        time_full_size(args, runtime)
+        return
     pipe = load_pipeline(edit, runtime)
     if args.quality:
         quality = model_quality(pipe, edit, clips=args.clips, progress=pipe.progress_bar)
@@ -426,6 +442,44 @@ def run_speed_bench(args: argparse.Namespace, pipe, edit: EditConfig, runtime: R
     print("wrote {} and {}".format(*write_report(Path(args.output), "speed", report, table)))
 
 
+def time_full_size(args: argparse.Namespace, runtime: RuntimeConfig) -> None:
+    """The presets' costs on the full-size architecture with random weights, at each preset's own settings."""
+    from anyv2v.evaluation import full_size
+    from anyv2v.evaluation.bench import write_report
+    from anyv2v.evaluation.speed import device_description, speed_table, summarize_speed, time_presets
+    from anyv2v.pipeline import AnyV2VPipeline, resolve_device, resolve_dtype
+    from anyv2v.profiling import cap_cuda_memory
+
+    if args.speed is None or not args.full_size:
+        raise AnyV2VError("--full-size and --memory-limit time presets: use them with --speed and --full-size")
+    if runtime.quiet:
+        silence_library_output()
+    device = resolve_device(runtime.device)
+    dtype = resolve_dtype(runtime.dtype, device)
+    backbone = full_size.random_i2vgen_xl(full_size.FULL_SIZE, dtype=dtype, device=device)
+    if runtime.offload:
+        backbone.enable_cpu_offload()
+    if args.memory_limit is not None:
+        cap_cuda_memory(args.memory_limit, device)
+    pipe = AnyV2VPipeline(backbone, model_id="random full-size i2vgen-xl", progress=not runtime.quiet)
+    overrides = flag_overrides(args)
+    file_data = read_config_file(args.config) if args.config else {}
+    presets = {name: build_configs(name, file_data, overrides)[0] for name in args.speed or ["reference", "fast"]}
+    rows = time_presets(pipe, presets, seed=runtime.seed, progress=pipe.progress_bar)
+    setup = {"dtype": str(dtype), "offload": runtime.offload, "memory_limit_gib": args.memory_limit}
+    device_text = device_description(device) + ", " + ", ".join(f"{k} {v}" for k, v in setup.items())
+    summary = summarize_speed(rows)
+    table = f"Device: {device_text}\n\n" + speed_table(summary)
+    report = {
+        "command": args.invocation, "device": device_text, "setup": setup,
+        "parameters": full_size.parameter_counts(backbone),
+        "configs": {name: config.to_dict() for name, config in presets.items()},
+        "summary": summary, "rows": rows,
+    }  # fmt: skip
+    print(table)
+    print("wrote {} and {}".format(*write_report(Path(args.output), "speed", report, table)))
+
+
 def run_train_toy(args: argparse.Namespace) -> None:
     from anyv2v.toy.train import train_toy
 
@@ -445,9 +499,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_train_toy(args)
             return 0
         file_data = read_config_file(args.config) if args.config else {}
-        adapt = for_toy_model if args.command in TOY_COMMANDS else None
-        edit, runtime = build_configs(args.preset, file_data, flag_overrides(args), adapt)
-        if args.command in TOY_COMMANDS and runtime.model == RuntimeConfig.model:
+        toy = args.command in TOY_COMMANDS and not getattr(args, "full_size", False)
+        edit, runtime = build_configs(args.preset, file_data, flag_overrides(args), for_toy_model if toy else None)
+        if toy and runtime.model == RuntimeConfig.model:
             runtime = dataclasses.replace(runtime, model=str(SHIPPED_MODEL))
         with warnings.catch_warnings():
             if runtime.quiet:
@@ -462,6 +516,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             commands[args.command](args, edit, runtime)
     except AnyV2VError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except torch.OutOfMemoryError:
+        print(f"error: {OUT_OF_MEMORY}", file=sys.stderr)
         return 2
     return 0
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import psutil
 import torch
 
+from anyv2v.errors import AnyV2VError
+
 
 @dataclass
 class StageCosts:
@@ -34,6 +36,16 @@ class StageCosts:
                 synchronize(device)
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
         self.peak_memory[stage] = max(self.peak_memory.get(stage, 0), meter.peak)
+
+
+def cap_cuda_memory(gib: float, device: torch.device) -> None:
+    """Make torch's allocator refuse more than `gib` GiB, so a big card shows whether a smaller one suffices."""
+    if device.type != "cuda":
+        raise AnyV2VError("a GPU memory limit needs a CUDA device: drop --memory-limit or run with --device cuda")
+    total = torch.cuda.get_device_properties(device).total_memory
+    if not 0 < gib * 2**30 <= total:
+        raise AnyV2VError(f"--memory-limit {gib} GiB is outside this card's {total / 2**30:.0f} GiB: lower it")
+    torch.cuda.set_per_process_memory_fraction(gib * 2**30 / total, device)
 
 
 def synchronize(device: torch.device) -> None:

@@ -123,6 +123,7 @@ class Backbone(ABC):
         for module in self.models():
             module.to("cpu")
             _, hook = cpu_offload_with_hook(module, self.device, prev_module_hook=hook)
+        torch.cuda.empty_cache()  # give back the memory the weights held, to this process's other users too
 
 
 def check_model_folder(path: Path, subfolders: tuple[str, ...]) -> None:

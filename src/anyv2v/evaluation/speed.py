@@ -5,7 +5,8 @@ The run has its own empty inversion cache: the first edit of each clip pays for 
 of a video does, and the clip's other edits reuse it, as later edits of that video do. Costs are UNet batch
 items (one latent video through the UNet once), seconds and peak memory per stage, of first edits (and the
 batch items of later ones); quality is PSNR/SSIM against the ground truth over all edits, and its paired
-difference from the first preset (the baseline).
+difference from the first preset (the baseline). `time_presets` measures costs alone, on any model (the
+full-size architecture with random weights, say), where no ground truth exists.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from __future__ import annotations
 import dataclasses
 import platform
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
+from PIL import ImageOps
 
 from anyv2v.config import EditConfig
 from anyv2v.evaluation.bench import edit_synthetic_clip, plus_minus
+from anyv2v.evaluation.full_size import moving_pattern
 from anyv2v.evaluation.metrics import psnr, ssim
 from anyv2v.inversion import InversionCache
 from anyv2v.pipeline import AnyV2VPipeline
@@ -38,36 +42,64 @@ def run_speed_bench(
     progress: Callable = lambda items, description: items,
 ) -> list[dict]:
     """One row per (preset, edit, clip): its costs and its scores against the ground truth."""
+
+    def run(config: EditConfig, clip_seed: int, edit: str) -> dict:
+        result, truth = edit_synthetic_clip(pipe, config, clip_seed, edit, seed)
+        return {"edit": edit, "clip": clip_seed, "psnr": psnr(result, truth), "ssim": ssim(result, truth)}
+
+    jobs = [(s, e, p) for s in HELDOUT_SEEDS[:clips] for e in edits for p in presets]
+    with tempfile.TemporaryDirectory(prefix="anyv2v-speed-") as folder, _inversion_cache(pipe, InversionCache(folder)):
+        _warm_up(next(iter(presets.values())), lambda config: run(config, 0, EDITS[0]))
+        return [{"preset": p, **run(presets[p], clip, e), **_costs(pipe)} for clip, e, p in progress(jobs, "speed")]
+
+
+def time_presets(
+    pipe: AnyV2VPipeline, presets: dict[str, EditConfig], *, seed: int = 0, progress: Callable = lambda x, d: x
+) -> list[dict]:
+    """Costs alone, one row per preset: each edits a moving pattern at its own video settings, no ground truth.
+
+    This is how the full-size architecture with random weights is timed.
+    """
+
+    def run(config: EditConfig) -> None:
+        video = config.video
+        frames = moving_pattern(video.num_frames, video.height, video.width)
+        edited = ImageOps.invert(frames[0])
+        pipe.edit(frames, edited, "", config=config, generator=torch.Generator().manual_seed(seed), output_type="np")
+
+    with _inversion_cache(pipe, None):  # every preset pays for its inversion, as on a video's first edit
+        _warm_up(next(iter(presets.values())), run)
+        rows = []
+        for name in progress(list(presets), "speed"):
+            run(presets[name])
+            rows.append({"preset": name, **_costs(pipe)})
+        return rows
+
+
+@contextmanager
+def _inversion_cache(pipe: AnyV2VPipeline, cache: InversionCache | None) -> Iterator[None]:
     user_cache = pipe.cache
-    with tempfile.TemporaryDirectory(prefix="anyv2v-speed-") as folder:
-        pipe.cache = InversionCache(folder)
-        try:
-            _warm_up(pipe, next(iter(presets.values())))
-            jobs = [(s, e, p) for s in HELDOUT_SEEDS[:clips] for e in edits for p in presets]
-            return [_run_one(pipe, presets[p], p, e, clip, seed) for clip, e, p in progress(jobs, "speed")]
-        finally:
-            pipe.cache = user_cache
+    pipe.cache = cache
+    try:
+        yield
+    finally:
+        pipe.cache = user_cache
 
 
-def _warm_up(pipe: AnyV2VPipeline, config: EditConfig) -> None:
-    """A two-step unscored edit of a training clip, so one-time costs (allocator, kernels) fall on no preset."""
+def _warm_up(config: EditConfig, run: Callable[[EditConfig], object]) -> None:
+    """A two-step unscored run, so one-time costs (allocator, kernels) fall on no preset."""
     short = dataclasses.replace(
         config,
         inversion=dataclasses.replace(config.inversion, steps=2),
         sampling=dataclasses.replace(config.sampling, steps=2, start_step=min(config.sampling.start_step, 1)),
     )
-    edit_synthetic_clip(pipe, short, 0, EDITS[0], seed=0)
+    run(short)
 
 
-def _run_one(pipe: AnyV2VPipeline, config: EditConfig, name: str, edit: str, clip_seed: int, seed: int) -> dict:
-    result, truth = edit_synthetic_clip(pipe, config, clip_seed, edit, seed)
+def _costs(pipe: AnyV2VPipeline) -> dict:
+    """What the pipeline's last edit cost."""
     costs = pipe.stats.costs
     return {
-        "preset": name,
-        "edit": edit,
-        "clip": clip_seed,
-        "psnr": psnr(result, truth),
-        "ssim": ssim(result, truth),
         "unet_batch_items": pipe.stats.unet_batch_items,
         "inversion_cache_hit": pipe.stats.inversion_cache_hit,
         "seconds": {stage: costs.seconds.get(stage, 0.0) for stage in STAGES},
@@ -76,10 +108,10 @@ def _run_one(pipe: AnyV2VPipeline, config: EditConfig, name: str, edit: str, cli
 
 
 def summarize_speed(rows: list[dict]) -> dict[str, dict]:
-    """Per preset: mean costs of first edits, peak memory, scores, and ratios/deltas against the first preset."""
+    """Per preset: mean costs of first edits, peak memory, and ratios against the first preset; with scores
+    (rows from the ground-truth benchmark), also mean scores and their paired deltas."""
     presets = list(dict.fromkeys(r["preset"] for r in rows))
-    edits = list(dict.fromkeys(r["edit"] for r in rows))
-    baseline = {(r["edit"], r["clip"]): r for r in rows if r["preset"] == presets[0]}
+    baseline = {_pair(r): r for r in rows if r["preset"] == presets[0]}
     summary = {}
     for name in presets:
         mine = [r for r in rows if r["preset"] == name]
@@ -87,7 +119,7 @@ def summarize_speed(rows: list[dict]) -> dict[str, dict]:
         later_edits = [r for r in mine if r["inversion_cache_hit"]]
         seconds = {stage: float(np.mean([r["seconds"][stage] for r in first_edits])) for stage in STAGES}
         seconds["total"] = sum(seconds.values())
-        paired = [baseline[r["edit"], r["clip"]] for r in first_edits]
+        paired = [baseline[_pair(r)] for r in first_edits]
         items = float(np.mean([r["unet_batch_items"] for r in first_edits]))
         summary[name] = {
             "unet_batch_items": items,
@@ -98,15 +130,28 @@ def summarize_speed(rows: list[dict]) -> dict[str, dict]:
             "seconds": seconds,
             "speedup": float(np.mean([sum(r["seconds"].values()) for r in paired])) / seconds["total"],
             "peak_memory_mib": {s: max(r["peak_memory"][s] for r in first_edits) / 2**20 for s in STAGES},
-            "psnr": _mean_std([r["psnr"] for r in mine]),
-            "ssim": _mean_std([r["ssim"] for r in mine]),
-            "psnr_delta": {
-                group: _mean_std([r["psnr"] - baseline[r["edit"], r["clip"]]["psnr"] for r in members])
-                for group, members in _by_edit(mine, edits).items()
-            },
-            "ssim_delta": _mean_std([r["ssim"] - baseline[r["edit"], r["clip"]]["ssim"] for r in mine]),
         }
+        if "psnr" in mine[0]:
+            summary[name].update(_quality(mine, baseline))
     return summary
+
+
+def _quality(rows: list[dict], baseline: dict) -> dict:
+    edits = list(dict.fromkeys(r["edit"] for r in rows))
+    return {
+        "psnr": _mean_std([r["psnr"] for r in rows]),
+        "ssim": _mean_std([r["ssim"] for r in rows]),
+        "psnr_delta": {
+            group: _mean_std([r["psnr"] - baseline[_pair(r)]["psnr"] for r in members])
+            for group, members in _by_edit(rows, edits).items()
+        },
+        "ssim_delta": _mean_std([r["ssim"] - baseline[_pair(r)]["ssim"] for r in rows]),
+    }
+
+
+def _pair(row: dict) -> tuple:
+    """Rows of different presets on the same input pair up; timing rows have one input, so (None, None)."""
+    return row.get("edit"), row.get("clip")
 
 
 def _by_edit(rows: list[dict], edits: list[str]) -> dict[str, list[dict]]:
@@ -120,12 +165,9 @@ def _mean_std(values: list[float]) -> list[float]:
 
 
 def speed_table(summary: dict) -> str:
-    """Two markdown tables: costs, then quality against the first preset."""
-    first = next(iter(summary.values()))
-    edits = [group for group in first["psnr_delta"] if group != "all"]
+    """Markdown: costs, then (for the ground-truth benchmark) quality against the first preset."""
     cost_header = ["preset", "UNet batch items", "x fewer", "items, inversion cached", *[f"{s} s" for s in STAGES]]
     cost_header += ["total s", "speed-up", "peak memory MiB"]
-    quality_header = ["preset", *[f"ΔPSNR {e}" for e in edits], "ΔPSNR all", "PSNR all", "ΔSSIM all", "SSIM all"]
     lines = [_row(cost_header), "|" + "---|" * len(cost_header)]
     for name, s in summary.items():
         stage_seconds = [f"{s['seconds'][stage]:.3f}" for stage in STAGES]
@@ -137,13 +179,21 @@ def speed_table(summary: dict) -> str:
             _row([name, f"{s['unet_batch_items']:.0f}", f"{s['fewer_batch_items']:.2f}", cached, *stage_seconds,
                   f"{s['seconds']['total']:.3f}", f"{s['speedup']:.2f}", peak])
         )  # fmt: skip
-    lines += ["", _row(quality_header), "|" + "---|" * len(quality_header)]
+    if "psnr" in next(iter(summary.values())):
+        lines += ["", *_quality_table(summary)]
+    return "\n".join(lines) + "\n"
+
+
+def _quality_table(summary: dict) -> list[str]:
+    edits = [group for group in next(iter(summary.values()))["psnr_delta"] if group != "all"]
+    header = ["preset", *[f"ΔPSNR {e}" for e in edits], "ΔPSNR all", "PSNR all", "ΔSSIM all", "SSIM all"]
+    lines = [_row(header), "|" + "---|" * len(header)]
     for name, s in summary.items():
         deltas = [_signed(s["psnr_delta"][e], 2) for e in [*edits, "all"]]
         lines.append(
             _row([name, *deltas, plus_minus(s["psnr"], 2), _signed(s["ssim_delta"], 3), plus_minus(s["ssim"], 3)])
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _row(cells: list[str]) -> str:

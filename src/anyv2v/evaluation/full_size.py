@@ -1,0 +1,106 @@
+"""The full-size I2VGen-XL architecture with random weights: speed and memory need no trained weights, so
+they can be measured on any GPU with nothing to download.
+
+The shapes are those of ali-vilab/i2vgen-xl: diffusers' I2VGenXLUNet defaults are its UNet, the VAE is
+Stable Diffusion 2.1's, the text encoder OpenCLIP ViT-H/14's text tower and the image encoder its ViT-H/14
+vision tower. Only the tokenizer differs (a byte-level vocabulary): it runs once per prompt and costs nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import AutoencoderKL
+from diffusers.models.unets import I2VGenXLUNet
+from PIL import Image
+from transformers import (
+    CLIPImageProcessor,
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPVisionConfig,
+    CLIPVisionModelWithProjection,
+)
+
+from anyv2v.backbones.i2vgen_xl import I2VGenXL
+from anyv2v.toy.model import I2VGENXL_SCHEDULER, TOKENS, byte_level_tokenizer
+
+BYTE_TOKENS = {"bos_token_id": 512, "eos_token_id": 513, "pad_token_id": 513}  # the byte-level tokenizer's ids
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Constructor arguments of each part; tests pass a tiny one through the same code."""
+
+    unet: dict = field(default_factory=dict)
+    vae: dict = field(
+        default_factory=lambda: {
+            "block_out_channels": (128, 256, 512, 512),
+            "down_block_types": ("DownEncoderBlock2D",) * 4,
+            "up_block_types": ("UpDecoderBlock2D",) * 4,
+            "layers_per_block": 2,
+            "sample_size": 768,
+        }
+    )
+    text_encoder: dict = field(
+        default_factory=lambda: {
+            "hidden_size": 1024, "intermediate_size": 4096, "num_attention_heads": 16, "num_hidden_layers": 24,
+            "projection_dim": 1024, "hidden_act": "gelu", "vocab_size": 49408,
+        }  # fmt: skip
+    )
+    image_encoder: dict = field(
+        default_factory=lambda: {
+            "hidden_size": 1280, "intermediate_size": 5120, "num_attention_heads": 16, "num_hidden_layers": 32,
+            "patch_size": 14, "image_size": 224, "projection_dim": 1024, "hidden_act": "gelu",
+        }  # fmt: skip
+    )
+
+
+FULL_SIZE = Architecture()
+
+
+def random_i2vgen_xl(architecture: Architecture, *, dtype: torch.dtype, device: torch.device) -> I2VGenXL:
+    """Built directly on `device` (random initialisation of 2.4 billion weights is slow on a CPU)."""
+    image_size = architecture.image_encoder.get("image_size", 224)
+    with torch.device(device):
+        parts = {
+            "unet": I2VGenXLUNet(**architecture.unet),
+            "vae": AutoencoderKL(**architecture.vae),
+            "text_encoder": CLIPTextModel(
+                CLIPTextConfig(**architecture.text_encoder, max_position_embeddings=TOKENS, **BYTE_TOKENS)
+            ),
+            "image_encoder": CLIPVisionModelWithProjection(CLIPVisionConfig(**architecture.image_encoder)),
+        }
+    for module in parts.values():
+        module.to(dtype).eval().requires_grad_(False)
+    if device.type == "cuda":
+        torch.cuda.empty_cache()  # the float32 copies made while building
+    with tempfile.TemporaryDirectory(prefix="anyv2v-tokenizer-") as folder:
+        tokenizer = byte_level_tokenizer(Path(folder))
+    return I2VGenXL(
+        **parts,
+        tokenizer=tokenizer,
+        feature_extractor=CLIPImageProcessor(crop_size=image_size, size=image_size),
+        scheduler_config=I2VGENXL_SCHEDULER,
+        device=device,
+    )
+
+
+def parameter_counts(backbone: I2VGenXL) -> dict[str, int]:
+    parts = {"unet": backbone.unet, "vae": backbone.vae, "text_encoder": backbone.text_encoder}
+    parts["image_encoder"] = backbone.image_encoder
+    return {name: sum(p.numel() for p in module.parameters()) for name, module in parts.items()}
+
+
+def moving_pattern(num_frames: int, height: int, width: int) -> list[Image.Image]:
+    """A smooth pattern drifting across the frame: content that random weights can time as well as any."""
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    frames = []
+    for i in range(num_frames):
+        phase = 2 * np.pi * i / num_frames
+        channels = [np.sin(6 * x + phase + k) * np.cos(4 * y - phase + 2 * k) for k in range(3)]
+        frames.append(Image.fromarray(((np.stack(channels, -1) + 1) * 127.5).astype(np.uint8)))
+    return frames

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from anyv2v.cli import main
+from anyv2v.config import PRESETS
+from anyv2v.evaluation import full_size
+from anyv2v.evaluation.speed import STAGES, summarize_speed, time_presets
+from anyv2v.pipeline import AnyV2VPipeline
+
+TINY = full_size.Architecture(
+    unet={"block_out_channels": (8, 8, 16, 16), "norm_num_groups": 4, "cross_attention_dim": 16,
+          "attention_head_dim": 4},
+    vae={"block_out_channels": (8, 16), "down_block_types": ("DownEncoderBlock2D",) * 2,
+         "up_block_types": ("UpDecoderBlock2D",) * 2, "norm_num_groups": 4, "sample_size": 32},
+    text_encoder={"hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2, "num_hidden_layers": 2,
+                  "projection_dim": 16, "vocab_size": 600},
+    image_encoder={"hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2, "num_hidden_layers": 2,
+                   "image_size": 32, "patch_size": 8, "projection_dim": 16},
+)  # fmt: skip
+SMALL_VIDEO = ["--num-frames", "2", "--height", "16", "--width", "16"]
+
+
+def test_the_full_size_architecture_has_the_published_widths():
+    architecture = full_size.FULL_SIZE
+    assert architecture.unet == {}  # diffusers' defaults: blocks 320-640-1280-1280, cross-attention 1024
+    assert architecture.text_encoder["hidden_size"] == 1024 == architecture.image_encoder["projection_dim"]
+    assert architecture.vae["block_out_channels"] == (128, 256, 512, 512)
+
+
+def test_a_random_model_of_an_architecture_runs_the_pipeline():
+    backbone = full_size.random_i2vgen_xl(TINY, dtype=torch.float32, device=torch.device("cpu"))
+    counts = full_size.parameter_counts(backbone)
+    assert set(counts) == {"unet", "vae", "text_encoder", "image_encoder"} and min(counts.values()) > 0
+    frames = full_size.moving_pattern(3, 16, 24)
+    assert len(frames) == 3 and frames[0].size == (24, 16)
+    assert not np.array_equal(np.asarray(frames[0]), np.asarray(frames[1]))  # it moves
+    pipe = AnyV2VPipeline(backbone, progress=False)
+    output = pipe.edit(frames[:2], frames[0], "a prompt", config=_small(PRESETS["fast"]), output_type="np")
+    assert output.shape == (2, 16, 16, 3) and np.isfinite(output).all()
+
+
+def test_time_presets_measures_each_preset_from_a_fresh_inversion():
+    backbone = full_size.random_i2vgen_xl(TINY, dtype=torch.float32, device=torch.device("cpu"))
+    pipe = AnyV2VPipeline(backbone, progress=False, cache=None)
+    presets = {"reference": _small(PRESETS["reference"], 40), "fast": _small(PRESETS["fast"], 20)}
+    rows = time_presets(pipe, presets)
+    assert [r["preset"] for r in rows] == ["reference", "fast"]
+    assert all(not r["inversion_cache_hit"] and r["seconds"]["inversion"] > 0 for r in rows)
+    assert pipe.cache is None  # the user's cache setting is back
+    summary = summarize_speed(rows)
+    assert rows[0]["unet_batch_items"] > rows[1]["unet_batch_items"]
+    assert summary["fast"]["fewer_batch_items"] == rows[0]["unet_batch_items"] / rows[1]["unet_batch_items"]
+    assert "psnr" not in summary["fast"]
+
+
+def test_bench_full_size_writes_costs_without_quality(monkeypatch, tmp_path):
+    monkeypatch.setattr(full_size, "FULL_SIZE", TINY)
+    args = ["bench", "--speed", "reference", "fast", "--full-size", *SMALL_VIDEO, "--device", "cpu", "--quiet"]
+    assert main([*args, "-o", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "speed.json").read_text())
+    assert [r["preset"] for r in report["rows"]] == ["reference", "fast"]
+    assert report["configs"]["reference"]["inversion"]["steps"] == 500  # the preset's own steps, not the toy's
+    assert report["setup"]["offload"] is False and report["parameters"]["unet"] > 0
+    table = (tmp_path / "speed.md").read_text()
+    assert "| fast |" in table and "ΔPSNR" not in table
+    assert all(report["rows"][1]["seconds"][stage] >= 0 for stage in STAGES)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--speed", "--full-size", "--memory-limit", "8"], "needs a CUDA device"),
+        (["--full-size"], "use them with --speed"),
+        (["--speed", "--full-size", "--offload"], "--offload needs a CUDA device"),
+    ],
+)
+def test_bench_full_size_misuse_is_a_one_line_error(monkeypatch, tmp_path, capsys, extra, message):
+    monkeypatch.setattr(full_size, "FULL_SIZE", TINY)
+    assert main(["bench", *extra, *SMALL_VIDEO, "--device", "cpu", "--quiet", "-o", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def _small(config, inversion_steps=20):
+    return dataclasses.replace(
+        config,
+        video=dataclasses.replace(config.video, num_frames=2, height=16, width=16),
+        inversion=dataclasses.replace(config.inversion, steps=inversion_steps),
+        sampling=dataclasses.replace(config.sampling, steps=10, start_step=0),
+    )
