@@ -45,7 +45,8 @@ def cap_cuda_memory(gib: float, device: torch.device) -> None:
     total = torch.cuda.get_device_properties(device).total_memory
     if not 0 < gib * 2**30 <= total:
         raise AnyV2VError(f"--memory-limit {gib} GiB is outside this card's {total / 2**30:.0f} GiB: lower it")
-    torch.cuda.set_per_process_memory_fraction(gib * 2**30 / total, device)
+    index = torch.cuda.current_device() if device.index is None else device.index
+    torch.cuda.set_per_process_memory_fraction(gib * 2**30 / total, index)
 
 
 def synchronize(device: torch.device) -> None:
