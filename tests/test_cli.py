@@ -166,7 +166,7 @@ def test_running_out_of_gpu_memory_names_the_switches_that_save_it(
     monkeypatch.setattr(AnyV2VPipeline, "edit", out_of_memory)
     assert run_cli(edit_args(tiny_model, inputs, tmp_path)) == 2
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and "out of GPU memory: add --offload" in error
+    assert error.count("\n") == 1 and "out of GPU memory: add --offload, lower --decode-chunk-size" in error
     assert not inputs["out"].parent.exists() or not any(inputs["out"].parent.iterdir())
 
 

@@ -108,10 +108,6 @@ EDIT_FRAME_FLAGS = [
     for flag in RUNTIME_FLAGS + VIDEO_FLAGS
     if flag.name in ("--device", "--seed", "--quiet", "--height", "--width")
 ]
-OUT_OF_MEMORY = (
-    "out of GPU memory: add --offload, lower --decode-chunk-size (e.g. 2), or edit fewer --num-frames or a "
-    "smaller --height/--width"
-)
 TOY_COMMANDS = ("demo", "bench")  # the shipped toy model by default, any preset at the toy model's settings
 EDITOR_ONLY_ARGUMENTS = ("instruction", "reference", "mask", "editor_model", "editor_option")
 
@@ -491,6 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.invocation = " ".join(["anyv2v", *argv])
+    runtime = None
     try:
         if args.command == "editors":
             run_editors()
@@ -518,7 +515,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except torch.OutOfMemoryError:
-        print(f"error: {OUT_OF_MEMORY}", file=sys.stderr)
+        offload = "" if runtime is not None and runtime.offload else "add --offload, "
+        print(
+            f"error: out of GPU memory: {offload}lower --decode-chunk-size (e.g. 2), or edit fewer --num-frames or "
+            "a smaller --height/--width",
+            file=sys.stderr,
+        )
         return 2
     return 0
 
