@@ -19,7 +19,7 @@ from anyv2v.backbones import Backbone, Condition, FrameEncoding, backbone_class
 from anyv2v.config import DEFAULT_PRESET, PRESETS, EditConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.injection import FeatureInjector, injection_schedule
-from anyv2v.inversion import InversionCache, ddim_invert, default_cache_dir, model_fingerprint
+from anyv2v.inversion import INVERTERS, InversionCache, default_cache_dir, model_fingerprint
 from anyv2v.profiling import StageCosts
 from anyv2v.sampling import SourceBranch, sample
 from anyv2v.video import fit_to_size
@@ -198,7 +198,7 @@ class AnyV2VPipeline:
                 negative = self._condition(config.sampling.negative_prompt, source_frame, config, drop_image=True)
                 branches.insert(0, negative)
         with self._stage("inversion"):
-            inverted = ddim_invert(
+            inverted = INVERTERS[config.inversion.solver](
                 self._predict, inverse, latents, Condition.cat(branches), config.inversion.guidance_scale, keep,
                 progress=self.progress_bar,
             )  # fmt: skip

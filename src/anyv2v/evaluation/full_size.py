@@ -47,14 +47,25 @@ class Architecture:
     )
     text_encoder: dict = field(
         default_factory=lambda: {
-            "hidden_size": 1024, "intermediate_size": 4096, "num_attention_heads": 16, "num_hidden_layers": 24,
-            "projection_dim": 1024, "hidden_act": "gelu", "vocab_size": 49408,
+            "hidden_size": 1024,
+            "intermediate_size": 4096,
+            "num_attention_heads": 16,
+            "num_hidden_layers": 24,
+            "projection_dim": 1024,
+            "hidden_act": "gelu",
+            "vocab_size": 49408,
         }  # fmt: skip
     )
     image_encoder: dict = field(
         default_factory=lambda: {
-            "hidden_size": 1280, "intermediate_size": 5120, "num_attention_heads": 16, "num_hidden_layers": 32,
-            "patch_size": 14, "image_size": 224, "projection_dim": 1024, "hidden_act": "gelu",
+            "hidden_size": 1280,
+            "intermediate_size": 5120,
+            "num_attention_heads": 16,
+            "num_hidden_layers": 32,
+            "patch_size": 14,
+            "image_size": 224,
+            "projection_dim": 1024,
+            "hidden_act": "gelu",
         }  # fmt: skip
     )
 
