@@ -87,6 +87,7 @@ VIDEO_FLAGS = [
     Flag("--width", "video", "width", int, "frame width, a multiple of 8 (default 512)"),
     Flag("--vae-encode", "vae", "encode", str, "'mean' (repeatable, default) or 'sample' (as the official code)"),
     Flag("--inversion-steps", "inversion", "steps", int, "DDIM inversion steps (reference 500)"),
+    Flag("--inversion-solver", "inversion", "solver", str, "'ddim' (reference) or 'second-order' (fast)"),
     Flag("--inversion-prompt", "inversion", "prompt", str, "prompt used to invert the source (default empty)"),
     Flag("--steps", "sampling", "steps", int, "DDIM sampling steps (reference 50)"),
     Flag("--start-step", "sampling", "start_step", int, "sampling steps skipped at the start (reference 1)"),
