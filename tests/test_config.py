@@ -3,9 +3,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from diffusers import DDIMScheduler
 
 from anyv2v.config import OFFICIAL_NEGATIVE_PROMPT, PRESETS, build_configs, for_toy_model, read_config_file
 from anyv2v.errors import AnyV2VError
+from anyv2v.toy.model import I2VGENXL_SCHEDULER
 
 
 def test_reference_preset_holds_the_papers_numbers():
@@ -63,17 +65,32 @@ def test_unparsable_config_file_is_a_clear_error(tmp_path):
         read_config_file(path)
 
 
-def test_fast_is_the_default_and_differs_from_reference_only_in_step_counts():
+def test_fast_is_the_default_and_differs_from_reference_only_in_steps_solver_and_start():
     edit, _ = build_configs(None, {}, {})
     assert edit == PRESETS["fast"]
     fast, reference = PRESETS["fast"], PRESETS["reference"]
-    assert (fast.inversion.steps, fast.sampling.steps) == (50, 25)
+    assert (fast.inversion.steps, fast.inversion.solver, fast.sampling.steps) == (50, "second-order", 25)
+    assert reference.inversion.solver == "ddim"  # the official code's
     same_steps = dataclasses.replace(
         fast,
-        inversion=dataclasses.replace(fast.inversion, steps=reference.inversion.steps),
-        sampling=dataclasses.replace(fast.sampling, steps=reference.sampling.steps),
+        inversion=dataclasses.replace(fast.inversion, steps=reference.inversion.steps, solver="ddim"),
+        sampling=dataclasses.replace(fast.sampling, steps=reference.sampling.steps, start_step=1),
     )
     assert same_steps == reference
+
+
+def test_fast_starts_sampling_at_the_references_first_timestep():
+    def first_timestep(config):
+        scheduler = DDIMScheduler.from_config(I2VGENXL_SCHEDULER)
+        scheduler.set_timesteps(config.sampling.steps)
+        return int(scheduler.timesteps[config.sampling.start_step])
+
+    assert first_timestep(PRESETS["fast"]) == first_timestep(PRESETS["reference"]) == 961
+
+
+def test_an_unknown_inversion_solver_is_a_clear_error():
+    with pytest.raises(AnyV2VError, match="use 'ddim' or 'second-order'"):
+        build_configs(None, {}, {"inversion": {"solver": "euler"}})
 
 
 def test_toy_model_settings_keep_the_recipe_and_change_size_and_guidance():

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pytest
@@ -123,6 +124,17 @@ def test_second_order_inversion_is_far_closer_to_the_exact_path_than_ddim_at_equ
     assert second[50] < ddim[500]  # 50 second-order steps beat the reference's 500 DDIM steps
     assert second[25] / second[50] > 3  # halving the step cuts its error over 3x; DDIM's only halves
     assert ddim[25] / ddim[50] < 2.5
+
+
+def test_the_pipeline_inverts_with_the_configured_solver_and_caches_each_apart(tiny_model, tmp_path, source_frames):
+    pipe = load_tiny_pipeline(tiny_model, cache_dir=tmp_path)
+    ddim = tiny_config(steps=5, inversion_steps=10)
+    second_order = dataclasses.replace(ddim, inversion=dataclasses.replace(ddim.inversion, solver="second-order"))
+    by_ddim = pipe.invert(source_frames, config=ddim)
+    by_second_order = pipe.invert(source_frames, config=second_order)
+    assert not pipe.stats.inversion_cache_hit and len(list(tmp_path.glob("*.safetensors"))) == 2
+    assert by_ddim.keys() == by_second_order.keys()
+    assert all(not torch.equal(by_ddim[t], by_second_order[t]) for t in by_ddim)
 
 
 def test_second_order_inversion_refuses_a_model_predicting_clean_samples():
