@@ -157,9 +157,7 @@ def test_bad_input_gets_one_line_error_non_zero_exit_and_no_output(tiny_model, i
     assert not inputs["out"].parent.exists() or not any(inputs["out"].parent.iterdir())
 
 
-def test_running_out_of_gpu_memory_names_the_switches_that_save_it(
-    tiny_model, inputs, tmp_path, capsys, monkeypatch
-):
+def test_running_out_of_gpu_memory_names_the_switches_that_save_it(tiny_model, inputs, tmp_path, capsys, monkeypatch):
     def out_of_memory(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 

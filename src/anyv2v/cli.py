@@ -421,29 +421,18 @@ def run_bench(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig
 
 def run_speed_bench(args: argparse.Namespace, pipe, edit: EditConfig, runtime: RuntimeConfig) -> None:
     """Each preset at the toy model's settings, with the video and runtime flags of this command applied."""
-    from anyv2v.evaluation.bench import write_report
-    from anyv2v.evaluation.speed import device_description, run_speed_bench, speed_table, summarize_speed
+    from anyv2v.evaluation.speed import device_description, run_speed_bench
 
-    names = args.speed or ["reference", "fast"]
-    overrides = flag_overrides(args)
-    file_data = read_config_file(args.config) if args.config else {}
-    presets = {name: build_configs(name, file_data, overrides, for_toy_model)[0] for name in names}
+    presets = speed_presets(args, for_toy_model)
     rows = run_speed_bench(pipe, presets, clips=args.clips, edits=args.edits, seed=runtime.seed,
                            progress=pipe.progress_bar)  # fmt: skip
-    summary = summarize_speed(rows)
-    device = device_description(pipe.backbone.device)
-    table = f"Device: {device}\n\n" + speed_table(summary)
-    configs = {name: config.to_dict() for name, config in presets.items()}
-    report = {"command": args.invocation, "device": device, "configs": configs, "summary": summary, "rows": rows}
-    print(table)
-    print("wrote {} and {}".format(*write_report(Path(args.output), "speed", report, table)))
+    write_speed_report(args, device_description(pipe.backbone.device), presets, rows)
 
 
 def time_full_size(args: argparse.Namespace, runtime: RuntimeConfig) -> None:
     """The presets' costs on the full-size architecture with random weights, at each preset's own settings."""
     from anyv2v.evaluation import full_size
-    from anyv2v.evaluation.bench import write_report
-    from anyv2v.evaluation.speed import device_description, speed_table, summarize_speed, time_presets
+    from anyv2v.evaluation.speed import device_description, time_presets
     from anyv2v.pipeline import AnyV2VPipeline, resolve_device, resolve_dtype
     from anyv2v.profiling import cap_cuda_memory
 
@@ -459,22 +448,32 @@ def time_full_size(args: argparse.Namespace, runtime: RuntimeConfig) -> None:
     if args.memory_limit is not None:
         cap_cuda_memory(args.memory_limit, device)
     pipe = AnyV2VPipeline(backbone, model_id="random full-size i2vgen-xl", progress=not runtime.quiet)
-    overrides = flag_overrides(args)
-    file_data = read_config_file(args.config) if args.config else {}
-    presets = {name: build_configs(name, file_data, overrides)[0] for name in args.speed or ["reference", "fast"]}
+    presets = speed_presets(args, None)
     rows = time_presets(pipe, presets, seed=runtime.seed, progress=pipe.progress_bar)
     setup = {"dtype": str(dtype), "offload": runtime.offload, "memory_limit_gib": args.memory_limit}
     device_text = device_description(device) + ", " + ", ".join(f"{k} {v}" for k, v in setup.items())
+    write_speed_report(args, device_text, presets, rows, setup=setup, parameters=full_size.parameter_counts(backbone))
+
+
+def speed_presets(args: argparse.Namespace, adapt) -> dict[str, EditConfig]:
+    """The presets named after --speed (default reference, fast), with this command's file and flags applied."""
+    file_data = read_config_file(args.config) if args.config else {}
+    overrides = flag_overrides(args)
+    return {name: build_configs(name, file_data, overrides, adapt)[0] for name in args.speed or ["reference", "fast"]}
+
+
+def write_speed_report(
+    args: argparse.Namespace, device: str, presets: dict[str, EditConfig], rows: list[dict], **extra: object
+) -> None:
+    from anyv2v.evaluation.bench import write_report
+    from anyv2v.evaluation.speed import speed_table, summarize_speed
+
     summary = summarize_speed(rows)
-    table = f"Device: {device_text}\n\n" + speed_table(summary)
-    report = {
-        "command": args.invocation, "device": device_text, "setup": setup,
-        "parameters": full_size.parameter_counts(backbone),
-        "configs": {name: config.to_dict() for name, config in presets.items()},
-        "summary": summary, "rows": rows,
-    }  # fmt: skip
+    table = f"Device: {device}\n\n" + speed_table(summary)
+    configs = {name: config.to_dict() for name, config in presets.items()}
+    report = {"command": args.invocation, "device": device, **extra, "configs": configs, "summary": summary}
     print(table)
-    print("wrote {} and {}".format(*write_report(Path(args.output), "speed", report, table)))
+    print("wrote {} and {}".format(*write_report(Path(args.output), "speed", {**report, "rows": rows}, table)))
 
 
 def run_train_toy(args: argparse.Namespace) -> None:

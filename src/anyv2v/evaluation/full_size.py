@@ -26,9 +26,7 @@ from transformers import (
 )
 
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
-from anyv2v.toy.model import I2VGENXL_SCHEDULER, TOKENS, byte_level_tokenizer
-
-BYTE_TOKENS = {"bos_token_id": 512, "eos_token_id": 513, "pad_token_id": 513}  # the byte-level tokenizer's ids
+from anyv2v.toy.model import BYTE_TOKEN_IDS, I2VGENXL_SCHEDULER, TOKENS, byte_level_tokenizer
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def random_i2vgen_xl(architecture: Architecture, *, dtype: torch.dtype, device: 
             "unet": I2VGenXLUNet(**architecture.unet),
             "vae": AutoencoderKL(**architecture.vae),
             "text_encoder": CLIPTextModel(
-                CLIPTextConfig(**architecture.text_encoder, max_position_embeddings=TOKENS, **BYTE_TOKENS)
+                CLIPTextConfig(**architecture.text_encoder, max_position_embeddings=TOKENS, **BYTE_TOKEN_IDS)
             ),
             "image_encoder": CLIPVisionModelWithProjection(CLIPVisionConfig(**architecture.image_encoder)),
         }
@@ -101,9 +99,10 @@ def random_i2vgen_xl(architecture: Architecture, *, dtype: torch.dtype, device: 
 
 
 def parameter_counts(backbone: I2VGenXL) -> dict[str, int]:
-    parts = {"unet": backbone.unet, "vae": backbone.vae, "text_encoder": backbone.text_encoder}
-    parts["image_encoder"] = backbone.image_encoder
-    return {name: sum(p.numel() for p in module.parameters()) for name, module in parts.items()}
+    return {
+        name: sum(p.numel() for p in getattr(backbone, name).parameters())
+        for name in ("unet", "vae", "text_encoder", "image_encoder")
+    }
 
 
 def moving_pattern(num_frames: int, height: int, width: int) -> list[Image.Image]:

@@ -43,6 +43,9 @@ EMBED_DIM = 64  # text, image-embedding and cross-attention width
 TOKENS = 16
 
 
+BYTE_TOKEN_IDS = {"bos_token_id": 512, "eos_token_id": 513, "pad_token_id": 513}  # the byte-level vocabulary's
+
+
 def byte_level_tokenizer(folder: Path, max_length: int = TOKENS) -> CLIPTokenizer:
     """A CLIP BPE tokenizer whose vocabulary is single bytes: real tokenization code, nothing to download."""
     write_byte_level_vocabulary(folder)
@@ -66,8 +69,7 @@ def text_encoder(width: int, seed: int) -> CLIPTextModel:
     return CLIPTextModel(
         CLIPTextConfig(
             hidden_size=width, intermediate_size=2 * width, num_attention_heads=2, num_hidden_layers=2,
-            vocab_size=600, max_position_embeddings=TOKENS, projection_dim=width, bos_token_id=512,
-            eos_token_id=513, pad_token_id=513,
+            vocab_size=600, max_position_embeddings=TOKENS, projection_dim=width, **BYTE_TOKEN_IDS,
         )
     )  # fmt: skip
 
