@@ -44,7 +44,9 @@ def cap_cuda_memory(gib: float, device: torch.device) -> None:
         raise AnyV2VError("a GPU memory limit needs a CUDA device: drop --memory-limit or run with --device cuda")
     total = torch.cuda.get_device_properties(device).total_memory
     if not 0 < gib * 2**30 <= total:
-        raise AnyV2VError(f"--memory-limit {gib} GiB is outside this card's {total / 2**30:.0f} GiB: lower it")
+        raise AnyV2VError(
+            f"--memory-limit {gib} GiB does not fit this card's {total / 2**30:.0f} GiB: use more than 0, up to that"
+        )
     index = torch.cuda.current_device() if device.index is None else device.index
     torch.cuda.set_per_process_memory_fraction(gib * 2**30 / total, index)
 
