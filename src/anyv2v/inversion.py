@@ -35,8 +35,7 @@ def ddim_invert(
     yields the latent at level t. Steps past the highest kept timestep are never needed, so they are not run.
     """
     kept: dict[int, torch.Tensor] = {}
-    last = max(keep)
-    for t in progress([t for t in inverse_scheduler.timesteps if int(t) <= last], "inversion"):
+    for t in progress(_steps_up_to(inverse_scheduler, keep), "inversion"):
         branches = torch.cat([latents] * branch_count(guidance_scale))
         output = predict(inverse_scheduler.scale_model_input(branches, t), t, condition)
         latents = step_frames(inverse_scheduler, guide(output, guidance_scale), t, latents)
@@ -69,7 +68,7 @@ def second_order_invert(
     kept: dict[int, torch.Tensor] = {}
     state = latents.float()  # the ODE state, kept in float32 whatever the model's precision
     previous: tuple[float, torch.Tensor] | None = None  # (τ, ε) where the last step started
-    for t in progress([int(t) for t in inverse_scheduler.timesteps if int(t) <= max(keep)], "inversion"):
+    for t in progress([int(t) for t in _steps_up_to(inverse_scheduler, keep)], "inversion"):
         level = t - ratio
         alpha, next_alpha = (alphas[level] if level >= 0 else clean_alpha), alphas[t]
         timestep = torch.tensor(max(level, 0), device=latents.device)
@@ -84,6 +83,11 @@ def second_order_invert(
         if t in keep:
             kept[t] = latents
     return kept
+
+
+def _steps_up_to(inverse_scheduler, keep: Collection[int]) -> list[torch.Tensor]:
+    """The inversion's timesteps up to the highest one kept: the steps past it are never needed."""
+    return [t for t in inverse_scheduler.timesteps if int(t) <= max(keep)]
 
 
 def _extrapolated_slope(

@@ -52,7 +52,7 @@ class Architecture:
             "projection_dim": 1024,
             "hidden_act": "gelu",
             "vocab_size": 49408,
-        }  # fmt: skip
+        }
     )
     image_encoder: dict = field(
         default_factory=lambda: {
@@ -64,7 +64,7 @@ class Architecture:
             "image_size": 224,
             "projection_dim": 1024,
             "hidden_act": "gelu",
-        }  # fmt: skip
+        }
     )
 
 
