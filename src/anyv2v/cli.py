@@ -36,6 +36,7 @@ from anyv2v.toy.train import TrainConfig
 from anyv2v.toy.world import EDITS
 from anyv2v.video import (
     IMAGE_SUFFIXES,
+    PREVIEW_MIN_HEIGHT,
     PREVIEW_SUFFIXES,
     VIDEO_SUFFIXES,
     read_image,
@@ -279,7 +280,8 @@ def run_edit(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig)
     frames = pipe.edit(source, edited_frame, args.prompt, generator=generator)
     write_video(frames, output, edit.video.fps)
     if preview is not None:
-        write_preview([source, frames], preview, edit.video.fps, labels=["source", "edited"])
+        labels = ["source", "edited"]
+        write_preview([source, frames], preview, edit.video.fps, labels=labels, min_height=PREVIEW_MIN_HEIGHT)
         written.append(preview)
     if not runtime.quiet:
         print(f"wrote {', '.join(map(str, written))}")

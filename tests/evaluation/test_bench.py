@@ -2,20 +2,40 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pytest
+
 from anyv2v.cli import main
+from anyv2v.evaluation.bench import BASELINES, paste_first_frame_edit
 
 
-def test_one_clip_bench_on_the_shipped_model_writes_table_and_json(tmp_path, capsys):
-    variants = ["full AnyV2V", "noise start, no injection", "conv at every decoder ResNet, 0.5"]
+def test_one_clip_bench_on_the_shipped_model_writes_baselines_table_and_json(tmp_path):
+    variants = ["full AnyV2V", "conv at every decoder ResNet, 0.5"]
     args = ["bench", "--clips", "1", "--edits", "recolor", "--variants", *variants, "-o", str(tmp_path / "out")]
     assert main([*args, "--quiet", "--cache-dir", str(tmp_path / "cache")]) == 0
     report = json.loads((tmp_path / "out" / "bench.json").read_text())
-    assert [row["variant"] for row in report["rows"]] == variants
-    assert set(report["summary"]) == set(variants)
+    assert [row["variant"] for row in report["rows"]] == [*BASELINES, *variants]
+    assert list(report["summary"]) == [*BASELINES, *variants]
+    rows = {row["variant"]: row for row in report["rows"]}
+    copy, paste = rows["baseline: copy the source"], rows["baseline: paste the first frame's edit"]
+    assert copy["carried"] == 0 and copy["carried_first"] == 0
+    assert paste["carried_first"] == 1  # frame 0 of the pasted edit is the edited frame itself
     for variant in variants:
         assert report["summary"][variant]["recolor"]["psnr"][0] > 10
+        assert -1 < rows[variant]["carried"] <= 1 and -1 < rows[variant]["carried_first"] <= 1
     table = (tmp_path / "out" / "bench.md").read_text()
-    assert "| full AnyV2V |" in table and "PSNR recolor" in table and report["command"] in table
-    full, noise, every_resnet = report["rows"]
-    assert full["unet_batch_items"] > noise["unet_batch_items"]  # inversion and the source branch cost calls
+    assert "| full AnyV2V |" in table and "| baseline: copy the source |" in table and report["command"] in table
+    assert "**carried, frame 0**" in table and "| variant | recolor | all |" in table
+    plain, full, every_resnet = (rows[v] for v in [BASELINES[-1], *variants])
+    assert full["unet_batch_items"] > plain["unet_batch_items"]  # inversion and the source branch cost calls
     assert every_resnet["psnr"] != full["psnr"]  # nine conv sites instead of one, on more steps
+
+
+def test_pasting_the_first_frames_edit_adds_its_difference_to_every_frame_within_range():
+    source = np.array([[[[10, 20, 250]]], [[[30, 40, 240]]]], dtype=np.uint8)
+    edited_first = np.array([[[15, 0, 255]]], dtype=np.uint8)
+    pasted = paste_first_frame_edit(source, edited_first)
+    assert pasted[0].tolist() == edited_first.tolist()
+    assert pasted[1, 0, 0].tolist() == [35, 20, 245]
+    with pytest.raises(ValueError):
+        paste_first_frame_edit(source, edited_first[:, :, :2])

@@ -5,12 +5,14 @@ import json
 import pytest
 
 from anyv2v.cli import main
+from anyv2v.evaluation.bench import BASELINES
 from anyv2v.evaluation.speed import STAGES, speed_table, summarize_speed
 
 
 def row(preset: str, clip: int, psnr: float, items: int, seconds: float, edit: str = "recolor") -> dict:
     return {
-        "preset": preset, "edit": edit, "clip": clip, "psnr": psnr, "ssim": psnr / 100,
+        "preset": preset, "edit": edit, "clip": clip, "psnr": psnr, "ssim": psnr / 100, "carried": psnr / 40,
+        "carried_first": 1.0,
         "unet_batch_items": items, "inversion_cache_hit": edit != "recolor",
         "seconds": {stage: seconds / len(STAGES) for stage in STAGES},
         "peak_memory": {stage: 2**20 * (i + 1) for i, stage in enumerate(STAGES)},
@@ -32,8 +34,20 @@ def test_summary_pairs_each_run_with_the_baselines_run_of_the_same_clip():
     assert fast["peak_memory_mib"] == {stage: i + 1 for i, stage in enumerate(STAGES)}
     assert fast["psnr_delta"]["reshape"] == [0.0, 0.0]
     assert summary["reference"]["psnr_delta"]["recolor"] == [0.0, 0.0]
+    assert fast["carried"]["recolor"][0] == pytest.approx((19.5 + 30.1) / 2 / 40)
     table = speed_table(summary)
     assert "| fast | 100 | 6.00 | 50 |" in table and "-0.13 ±" in table
+
+
+def test_baselines_get_scores_beside_the_presets_and_no_costs():
+    rows = [row("reference", 1, 20.0, 600, 8.0), row("fast", 1, 19.5, 100, 1.0)]
+    rows.append({**row("baseline: copy the source", 1, 18.0, 0, 0.0), "baseline": True, "carried": 0.0})
+    summary = summarize_speed(rows)
+    assert summary["baseline: copy the source"]["psnr_delta"]["all"][0] == pytest.approx(-2.0)
+    assert "seconds" not in summary["baseline: copy the source"]
+    costs, quality = speed_table(summary).split("\n\n")
+    assert "baseline" not in costs
+    assert quality.splitlines()[-1].startswith("| baseline: copy the source | -2.00 ± 0.00 |")
 
 
 def test_speed_bench_compares_presets_on_the_tiny_model(tiny_model, tmp_path, capsys):
@@ -41,7 +55,8 @@ def test_speed_bench_compares_presets_on_the_tiny_model(tiny_model, tmp_path, ca
     args += ["--num-frames", "2", "--height", "16", "--width", "16"]  # the 500 inversion steps stay
     assert main([*args, "-o", str(tmp_path / "out"), "--quiet", "--cache-dir", str(tmp_path / "cache")]) == 0
     report = json.loads((tmp_path / "out" / "speed.json").read_text())
-    reference, fast = report["rows"]
+    reference, fast, *baselines = report["rows"]
+    assert [b["preset"] for b in baselines] == list(BASELINES) and all(b["baseline"] for b in baselines)
     assert (reference["preset"], fast["preset"]) == ("reference", "fast")
     assert reference["unet_batch_items"] >= 5 * fast["unet_batch_items"]
     for run in (reference, fast):

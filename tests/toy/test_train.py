@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 import torch
 
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
@@ -33,3 +36,48 @@ def test_a_few_training_steps_lower_both_losses(tmp_path):
     refine_decoder(components["vae"], config, quiet)
     assert all(torch.equal(v, components["vae"].encoder.state_dict()[k]) for k, v in encoder.items())
     assert any(not torch.equal(v, components["vae"].decoder.state_dict()[k]) for k, v in decoder.items())
+
+
+TINY_RUN = TrainConfig(
+    vae_steps=3, vae_batch=2, unet_steps=4, unet_batch=1, decoder_steps=2, log_every=1, checkpoint_every=2
+)
+
+
+def weights(folder) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return {
+        f"{part}.{key}": value
+        for part in ("unet", "vae")
+        for key, value in load_file(str(folder / part / "diffusion_pytorch_model.safetensors")).items()
+    }
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint_and_ends_with_the_same_weights(tmp_path):
+    from anyv2v.toy.train import checkpoint_folder, train_toy
+
+    whole = train_toy(tmp_path / "whole", TINY_RUN, quiet)
+
+    def stop_at_third_unet_step(message: str) -> None:
+        if message.startswith("unet step 3/"):
+            raise KeyboardInterrupt
+
+    interrupted = tmp_path / "interrupted"
+    with pytest.raises(KeyboardInterrupt):
+        train_toy(interrupted, TINY_RUN, stop_at_third_unet_step)
+    assert not interrupted.exists() and (checkpoint_folder(interrupted) / "unet.pt").is_file()
+    messages = []
+    train_toy(interrupted, TINY_RUN, messages.append)
+    assert "unet: resumed after step 2/4" in messages and "vae: resumed after step 3/3" in messages
+    expected, resumed = weights(whole), weights(interrupted)
+    assert expected.keys() == resumed.keys()
+    assert all(torch.equal(expected[key], resumed[key]) for key in expected)
+
+
+def test_checkpoints_of_other_settings_are_refused(tmp_path):
+    from anyv2v.errors import AnyV2VError
+    from anyv2v.toy.train import train_toy
+
+    train_toy(tmp_path / "model", TINY_RUN, quiet)
+    with pytest.raises(AnyV2VError, match="other training settings"):
+        train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, unet_lr=1e-3), quiet)

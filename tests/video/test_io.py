@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -297,14 +298,26 @@ def test_png_preview_shows_eight_evenly_spaced_frames_per_row(tmp_path: Path) ->
     assert strip.getpixel((WIDTH + WIDTH // 2, HEIGHT + HEIGHT // 2)) == (0, 0, 0)
 
 
-def test_preview_labels_are_drawn_top_left(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["labelled.png", "labelled.gif"])
+def test_preview_labels_sit_in_a_band_above_the_frames_never_on_them(tmp_path: Path, name: str) -> None:
     columns = [solid_frames(3), solid_frames(3)]
-    plain = write_preview(columns, tmp_path / "plain.png", fps=8)
-    labelled = write_preview(columns, tmp_path / "labelled.png", fps=8, labels=["source", "edited"])
+    plain = write_preview(columns, tmp_path / f"plain{Path(name).suffix}", fps=8)
+    labelled = write_preview(columns, tmp_path / name, fps=8, labels=["source", "edited"])
     with Image.open(plain) as a, Image.open(labelled) as b:
-        assert a.size == b.size
-        assert a.crop((0, 0, 40, 16)).tobytes() != b.crop((0, 0, 40, 16)).tobytes()
-        assert a.crop((0, 30, WIDTH, HEIGHT)).tobytes() == b.crop((0, 30, WIDTH, HEIGHT)).tobytes()
+        a, b = a.convert("RGB"), b.convert("RGB")
+        rows = 2 if name.endswith(".png") else 1  # the png has a row per column, each under its own band
+        band = (b.height - a.height) // rows
+        assert band > 8 and b.width == a.width
+        assert b.crop((0, 0, 40, band)).getextrema() != a.crop((0, 0, 40, band)).getextrema()  # text drawn
+        assert b.crop((0, band, a.width, band + HEIGHT)).tobytes() == a.crop((0, 0, a.width, HEIGHT)).tobytes()
+
+
+def test_preview_enlarges_small_frames_pixel_for_pixel(tmp_path: Path) -> None:
+    small = [Image.fromarray(np.arange(16 * 16 * 3, dtype=np.uint8).reshape(16, 16, 3))]
+    out = write_preview([small], tmp_path / "big.png", fps=8, min_height=100)
+    with Image.open(out) as strip:
+        assert strip.size == (112, 112)  # the smallest whole factor (7) that reaches 100 pixels
+        assert strip.convert("RGB").getpixel((7 * 3 + 6, 7 * 5)) == small[0].getpixel((3, 5))
 
 
 def test_mp4_preview_is_written(tmp_path: Path) -> None:

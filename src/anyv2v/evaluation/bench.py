@@ -1,8 +1,10 @@
 """Does each part of AnyV2V earn its place? Ablations scored against the synthetic world's exact edits.
 
 For each held-out clip and edit type, the ground-truth twin's first frame plays a perfect image editor, and
-every variant's output is compared with the twin itself. Inversions are shared through the cache: all
-variants and edit types of one clip invert the same source once.
+every variant's output is compared with the twin itself, beside three baselines that a score must beat to mean
+anything: the source unchanged, the first frame's edit pasted onto every frame, and plain I2V from the edited
+frame. Inversions are shared through the cache: all variants and edit types of one clip invert the same
+source once.
 """
 
 from __future__ import annotations
@@ -17,13 +19,21 @@ import numpy as np
 import torch
 
 from anyv2v.config import EditConfig
-from anyv2v.evaluation.metrics import psnr, ssim, temporal_error
+from anyv2v.evaluation.metrics import carried, psnr, ssim, temporal_error
 from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, to_images
 from anyv2v.video import atomic_output
 
 Variant = Callable[[EditConfig], EditConfig]
-METRICS = ("psnr", "ssim", "temporal_error")
+METRICS = ("psnr", "carried", "carried_first", "ssim", "temporal_error")
+METRIC_TITLES = {
+    "psnr": "PSNR (dB)",
+    "carried": "carried, frames 1.. (1: the whole edit, 0: none of it)",
+    "carried_first": "carried, frame 0",
+    "ssim": "SSIM",
+    "temporal_error": "temporal error (lower is better)",
+}
+METRIC_DIGITS = {"psnr": 2, "carried": 2, "carried_first": 2, "ssim": 3, "temporal_error": 4}
 
 
 def _injection(config: EditConfig, **fractions: float) -> EditConfig:
@@ -38,10 +48,30 @@ NO_INJECTION = {"conv": 0.0, "spatial_attention": 0.0, "temporal_attention": 0.0
 EVERY_STEP = {"conv": 1.0, "spatial_attention": 1.0, "temporal_attention": 1.0}
 # conv2 of every ResNet of up blocks 1-3, not just the paper's one (layers_per_block 2 gives 3 ResNets a block).
 EVERY_DECODER_RESNET = tuple((block, layer) for block in (1, 2, 3) for layer in range(3))
+
+
+def plain_i2v(config: EditConfig) -> EditConfig:
+    """Image-to-video from the edited frame alone: noise start, no injection."""
+    return _injection(_sampling(config, init="noise"), **NO_INJECTION)
+
+
+def paste_first_frame_edit(source: np.ndarray, edited_first: np.ndarray) -> np.ndarray:
+    """Every frame plus the first frame's per-pixel edit: right wherever nothing moves."""
+    difference = edited_first.astype(np.int16) - source[0].astype(np.int16)
+    return np.clip(source.astype(np.int16) + difference, 0, 255).astype(np.uint8)
+
+
+# Outputs a method must beat, from (source, ground truth) of a clip; plain I2V is a pipeline run, below.
+TRIVIAL_BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "baseline: copy the source": lambda source, truth: source,
+    "baseline: paste the first frame's edit": lambda source, truth: paste_first_frame_edit(source, truth[0]),
+}
+PLAIN_I2V_BASELINE = "baseline: plain I2V from the edited frame"
+BASELINES = (*TRIVIAL_BASELINES, PLAIN_I2V_BASELINE)
+
 VARIANTS: dict[str, Variant] = {
     "full AnyV2V": lambda c: c,
     "noise start, injection": lambda c: _sampling(c, init="noise"),
-    "noise start, no injection": lambda c: _injection(_sampling(c, init="noise"), **NO_INJECTION),
     "inversion, no injection": lambda c: _injection(c, **NO_INJECTION),
     "full - conv": lambda c: _injection(c, conv=0.0),
     "full - spatial": lambda c: _injection(c, spatial_attention=0.0),
@@ -63,34 +93,55 @@ def run_bench(
     seed: int = 0,
     progress: Callable = lambda items, description: items,
 ) -> list[dict]:
-    """One row per (variant, edit, clip) with its metrics against the ground truth."""
-    jobs = [(s, e, v) for s in HELDOUT_SEEDS[:clips] for e in edits for v in variants]
+    """One row per (baseline or variant, edit, clip) with its metrics against the ground truth."""
+    jobs = [(s, e) for s in HELDOUT_SEEDS[:clips] for e in edits]
     rows = []
-    for clip_seed, edit, variant in progress(jobs, "bench"):
-        result, truth = edit_synthetic_clip(pipe, VARIANTS[variant](config), clip_seed, edit, seed)
-        rows.append(
-            {
-                "variant": variant,
-                "edit": edit,
-                "clip": clip_seed,
-                "psnr": psnr(result, truth),
-                "ssim": ssim(result, truth),
-                "temporal_error": temporal_error(result, truth),
-                "unet_batch_items": pipe.stats.unet_batch_items,
-            }
-        )
+    for clip_seed, edit in progress(jobs, "bench"):
+        rows += baseline_rows(pipe, config, clip_seed, edit, seed)
+        for variant in variants:
+            result, source, truth = edit_synthetic_clip(pipe, VARIANTS[variant](config), clip_seed, edit, seed)
+            rows.append({"variant": variant, **scores(result, source, truth, edit, clip_seed), **_items(pipe)})
     return rows
+
+
+def baseline_rows(pipe: AnyV2VPipeline, config: EditConfig, clip_seed: int, edit: str, seed: int) -> list[dict]:
+    """The three baselines' rows for one clip and edit."""
+    result, source, truth = edit_synthetic_clip(pipe, plain_i2v(config), clip_seed, edit, seed)
+    plain = {"variant": PLAIN_I2V_BASELINE, **scores(result, source, truth, edit, clip_seed), **_items(pipe)}
+    trivial = [
+        {"variant": name, **scores(baseline(source, truth), source, truth, edit, clip_seed), "unet_batch_items": 0}
+        for name, baseline in TRIVIAL_BASELINES.items()
+    ]
+    return [*trivial, plain]
+
+
+def scores(result: np.ndarray, source: np.ndarray, truth: np.ndarray, edit: str, clip_seed: int) -> dict:
+    """Every metric of one output against its ground truth."""
+    return {
+        "edit": edit,
+        "clip": clip_seed,
+        "psnr": psnr(result, truth),
+        "ssim": ssim(result, truth),
+        "carried": carried(result, source, truth, slice(1, None)),
+        "carried_first": carried(result, source, truth, slice(0, 1)),
+        "temporal_error": temporal_error(result, truth),
+    }
+
+
+def _items(pipe: AnyV2VPipeline) -> dict:
+    return {"unet_batch_items": pipe.stats.unet_batch_items}
 
 
 def edit_synthetic_clip(
     pipe: AnyV2VPipeline, config: EditConfig, clip_seed: int, edit: str, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """AnyV2V's uint8 output for one clip and edit, its twin's first frame as the edited frame, and the twin."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """AnyV2V's uint8 output for one clip and edit (its twin's first frame as the edited frame), the source and
+    the twin."""
     video = config.video
     source, truth = clip_pair(clip_seed, edit, size=video.height, num_frames=video.num_frames)
     generator = torch.Generator().manual_seed(seed)
     output = pipe.edit(to_images(source), to_images(truth)[0], "", config=config, generator=generator, output_type="np")
-    return (output * 255).round().astype(np.uint8), truth
+    return (output * 255).round().astype(np.uint8), source, truth
 
 
 def model_quality(pipe: AnyV2VPipeline, config: EditConfig, *, clips: int = 20, progress=lambda x, d: x) -> dict:
@@ -102,7 +153,6 @@ def model_quality(pipe: AnyV2VPipeline, config: EditConfig, *, clips: int = 20, 
       conditions and no edit.
     """
     video = config.video
-    plain_i2v = _injection(_sampling(config, init="noise"), **NO_INJECTION)
     steps = config.inversion.steps  # sampling retraces the inversion's own timesteps
     reconstruct = _injection(_sampling(config, guidance_scale=1.0, start_step=0, steps=steps), **NO_INJECTION)
     scores: dict[str, list[float]] = {"vae": [], "i2v": [], "reconstruction": []}
@@ -112,7 +162,7 @@ def model_quality(pipe: AnyV2VPipeline, config: EditConfig, *, clips: int = 20, 
         latents = pipe.backbone.encode_video(frames, sample=False, generator=None)
         decoded = pipe.backbone.decode_video(latents, config.vae.decode_chunk_size, lambda x, d: x).cpu().numpy()
         scores["vae"].append(psnr((decoded * 255).round().astype(np.uint8), source))
-        for name, variant in (("i2v", plain_i2v), ("reconstruction", reconstruct)):
+        for name, variant in (("i2v", plain_i2v(config)), ("reconstruction", reconstruct)):
             generator = torch.Generator().manual_seed(clip_seed)
             output = pipe.edit(frames, frames[0], "", config=variant, generator=generator, output_type="np")
             scores[name].append(psnr((output * 255).round().astype(np.uint8), source))
@@ -120,39 +170,45 @@ def model_quality(pipe: AnyV2VPipeline, config: EditConfig, *, clips: int = 20, 
 
 
 def summarize(rows: list[dict]) -> dict[str, dict[str, dict[str, list[float]]]]:
-    """{variant: {edit or "all": {metric: [mean, std]}}}."""
+    """{variant: {edit or "all": {metric: [mean, std]}}}; NaN scores (an edit invisible in a frame) are left out."""
     summary: dict = {}
     for variant in dict.fromkeys(r["variant"] for r in rows):
         mine = [r for r in rows if r["variant"] == variant]
         groups = {edit: [r for r in mine if r["edit"] == edit] for edit in dict.fromkeys(r["edit"] for r in mine)}
         groups["all"] = mine
         summary[variant] = {
-            group: {
-                m: [float(np.mean([r[m] for r in members])), float(np.std([r[m] for r in members]))] for m in METRICS
-            }
+            group: {metric: mean_std([r[metric] for r in members]) for metric in METRICS}
             for group, members in groups.items()
         }
     return summary
 
 
+def mean_std(values: list[float]) -> list[float]:
+    finite = [v for v in values if not math.isnan(v)]
+    return [float(np.mean(finite)), float(np.std(finite))] if finite else [math.nan, math.nan]
+
+
 def markdown_table(summary: dict) -> str:
-    """PSNR per edit type, and all-edit PSNR, SSIM and temporal error, as mean ± std."""
-    edits = [g for g in next(iter(summary.values())) if g != "all"]
-    header = ["variant", *[f"PSNR {e}" for e in edits], "PSNR all", "SSIM all", "temporal err all"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for variant, groups in summary.items():
-        cells = [plus_minus(groups[e]["psnr"], 2) for e in edits]
-        cells += [
-            plus_minus(groups["all"]["psnr"], 2),
-            plus_minus(groups["all"]["ssim"], 3),
-            plus_minus(groups["all"]["temporal_error"], 4),
-        ]
-        lines.append("| " + " | ".join([variant, *cells]) + " |")
-    return "\n".join(lines) + "\n"
+    """One table per metric: a row per baseline or variant, a column per edit type and all, as mean ± std."""
+    groups = list(next(iter(summary.values())))
+    sections = []
+    for metric in METRICS:
+        header = ["variant", *groups]
+        lines = [f"**{METRIC_TITLES[metric]}**", "", _row(header), "|" + "---|" * len(header)]
+        for variant, scored in summary.items():
+            lines.append(_row([variant, *[plus_minus(scored[g][metric], METRIC_DIGITS[metric]) for g in groups]]))
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
 
 
 def plus_minus(stats: list[float], digits: int) -> str:
     mean, std = stats
+    if math.isnan(mean):
+        return "-"
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if math.isfinite(mean) else "inf"
 
 

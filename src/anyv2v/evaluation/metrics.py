@@ -29,6 +29,22 @@ def temporal_error(video: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(np.abs(np.diff(_unit(video), axis=0) - np.diff(_unit(truth), axis=0))))
 
 
+CHANGED = 8 / 255  # a pixel the edit changes differs from the source by more than this in some channel
+
+
+def carried(video: np.ndarray, source: np.ndarray, truth: np.ndarray, frames: slice = slice(None)) -> float:
+    """How much of the true edit reached `frames` of the video, over the pixels the edit changes there.
+
+    1 - mean|video - truth| / mean|source - truth|: 1 when the video matches the truth, 0 when it is as far
+    from it as the unedited source, below 0 when further. NaN where the edit changes no pixel of `frames`.
+    """
+    video, source, truth = (_unit(x)[frames] for x in (video, source, truth))
+    changed = np.abs(source - truth).max(axis=-1) > CHANGED
+    if not changed.any():
+        return float("nan")
+    return float(1 - np.abs(video - truth)[changed].mean() / np.abs(source - truth)[changed].mean())
+
+
 def _unit(video: np.ndarray) -> np.ndarray:
     return np.asarray(video, dtype=np.float64) / 255.0
 

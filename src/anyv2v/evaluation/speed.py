@@ -4,9 +4,10 @@ Every (clip, edit) runs under each preset in turn, so slow drifts of a shared ma
 The run has its own empty inversion cache: the first edit of each clip pays for its inversion, as a first edit
 of a video does, and the clip's other edits reuse it, as later edits of that video do. Costs are UNet batch
 items (one latent video through the UNet once), seconds and peak memory per stage, of first edits (and the
-batch items of later ones); quality is PSNR/SSIM against the ground truth over all edits, and its paired
-difference from the first preset (the baseline). `time_presets` measures costs alone, on any model (the
-full-size architecture with random weights, say), where no ground truth exists.
+batch items of later ones); quality is PSNR, SSIM and the share of the edit carried, against the ground truth
+over all edits, the paired PSNR difference from the first preset, and the bench's baselines beside them.
+`time_presets` measures costs alone, on any model (the full-size architecture with random weights, say), where
+no ground truth exists.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ import torch
 from PIL import ImageOps
 
 from anyv2v.config import EditConfig
-from anyv2v.evaluation.bench import edit_synthetic_clip, plus_minus
+from anyv2v.evaluation.bench import baseline_rows, edit_synthetic_clip, mean_std, plus_minus, scores
 from anyv2v.evaluation.full_size import moving_pattern
-from anyv2v.evaluation.metrics import psnr, ssim
 from anyv2v.inversion import InversionCache
 from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
@@ -41,16 +41,21 @@ def run_speed_bench(
     seed: int = 0,
     progress: Callable = lambda items, description: items,
 ) -> list[dict]:
-    """One row per (preset, edit, clip): its costs and its scores against the ground truth."""
+    """One row per (preset, edit, clip): its costs and its scores against the ground truth; and one per
+    (baseline, edit, clip), marked `baseline`, with scores alone (plain I2V at the first preset's settings)."""
 
     def run(config: EditConfig, clip_seed: int, edit: str) -> dict:
-        result, truth = edit_synthetic_clip(pipe, config, clip_seed, edit, seed)
-        return {"edit": edit, "clip": clip_seed, "psnr": psnr(result, truth), "ssim": ssim(result, truth)}
+        return scores(*edit_synthetic_clip(pipe, config, clip_seed, edit, seed), edit, clip_seed)
 
-    jobs = [(s, e, p) for s in HELDOUT_SEEDS[:clips] for e in edits for p in presets]
+    first = next(iter(presets.values()))
+    rows = []
     with tempfile.TemporaryDirectory(prefix="anyv2v-speed-") as folder, _inversion_cache(pipe, InversionCache(folder)):
-        _warm_up(next(iter(presets.values())), lambda config: run(config, 0, EDITS[0]))
-        return [{"preset": p, **run(presets[p], clip, e), **_costs(pipe)} for clip, e, p in progress(jobs, "speed")]
+        _warm_up(first, lambda config: run(config, 0, EDITS[0]))
+        for clip, edit in progress([(s, e) for s in HELDOUT_SEEDS[:clips] for e in edits], "speed"):
+            rows += [{"preset": p, **run(presets[p], clip, edit), **_costs(pipe)} for p in presets]
+            for row in baseline_rows(pipe, first, clip, edit, seed):
+                rows.append({"preset": row.pop("variant"), "baseline": True, **row})
+    return rows
 
 
 def time_presets(
@@ -110,9 +115,11 @@ def _costs(pipe: AnyV2VPipeline) -> dict:
 def summarize_speed(rows: list[dict]) -> dict[str, dict]:
     """Per preset: mean costs of first edits, peak memory, and ratios against the first preset; with scores
     (rows from the ground-truth benchmark), also mean scores and their paired deltas."""
-    presets = list(dict.fromkeys(r["preset"] for r in rows))
+    presets = list(dict.fromkeys(r["preset"] for r in rows if not r.get("baseline")))
     baseline = {_pair(r): r for r in rows if r["preset"] == presets[0]}
     summary = {}
+    for name in dict.fromkeys(r["preset"] for r in rows if r.get("baseline")):
+        summary[name] = {"baseline": True, **_quality([r for r in rows if r["preset"] == name], baseline)}
     for name in presets:
         mine = [r for r in rows if r["preset"] == name]
         first_edits = [r for r in mine if not r["inversion_cache_hit"]]
@@ -138,14 +145,17 @@ def summarize_speed(rows: list[dict]) -> dict[str, dict]:
 
 def _quality(rows: list[dict], baseline: dict) -> dict:
     edits = list(dict.fromkeys(r["edit"] for r in rows))
+    by_edit = _by_edit(rows, edits)
     return {
-        "psnr": _mean_std([r["psnr"] for r in rows]),
-        "ssim": _mean_std([r["ssim"] for r in rows]),
+        "psnr": mean_std([r["psnr"] for r in rows]),
+        "ssim": mean_std([r["ssim"] for r in rows]),
+        "carried": {group: mean_std([r["carried"] for r in group_rows]) for group, group_rows in by_edit.items()},
+        "carried_first": mean_std([r["carried_first"] for r in rows]),
         "psnr_delta": {
-            group: _mean_std([r["psnr"] - baseline[_pair(r)]["psnr"] for r in members])
-            for group, members in _by_edit(rows, edits).items()
+            group: mean_std([r["psnr"] - baseline[_pair(r)]["psnr"] for r in members])
+            for group, members in by_edit.items()
         },
-        "ssim_delta": _mean_std([r["ssim"] - baseline[_pair(r)]["ssim"] for r in rows]),
+        "ssim_delta": mean_std([r["ssim"] - baseline[_pair(r)]["ssim"] for r in rows]),
     }
 
 
@@ -160,16 +170,12 @@ def _by_edit(rows: list[dict], edits: list[str]) -> dict[str, list[dict]]:
     return groups
 
 
-def _mean_std(values: list[float]) -> list[float]:
-    return [float(np.mean(values)), float(np.std(values))]
-
-
 def speed_table(summary: dict) -> str:
     """Markdown: costs, then (for the ground-truth benchmark) quality against the first preset."""
     cost_header = ["preset", "UNet batch items", "x fewer", "items, inversion cached", *[f"{s} s" for s in STAGES]]
     cost_header += ["total s", "speed-up", "peak memory MiB"]
     lines = [_row(cost_header), "|" + "---|" * len(cost_header)]
-    for name, s in summary.items():
+    for name, s in _presets_only(summary).items():
         stage_seconds = [f"{s['seconds'][stage]:.3f}" for stage in STAGES]
         peak = f"{max(s['peak_memory_mib'].values()):.0f}"
         cached = (
@@ -179,20 +185,29 @@ def speed_table(summary: dict) -> str:
             _row([name, f"{s['unet_batch_items']:.0f}", f"{s['fewer_batch_items']:.2f}", cached, *stage_seconds,
                   f"{s['seconds']['total']:.3f}", f"{s['speedup']:.2f}", peak])
         )  # fmt: skip
-    if "psnr" in next(iter(summary.values())):
+    if "psnr" in next(iter(_presets_only(summary).values())):
         lines += ["", *_quality_table(summary)]
     return "\n".join(lines) + "\n"
 
 
+def _presets_only(summary: dict) -> dict:
+    return {name: s for name, s in summary.items() if not s.get("baseline")}
+
+
 def _quality_table(summary: dict) -> list[str]:
+    """Presets, then baselines: PSNR against the first preset per edit, the share of the edit carried per edit."""
     edits = [group for group in next(iter(summary.values()))["psnr_delta"] if group != "all"]
     header = ["preset", *[f"ΔPSNR {e}" for e in edits], "ΔPSNR all", "PSNR all", "ΔSSIM all", "SSIM all"]
+    header += [f"carried {e}" for e in edits] + ["carried frame 0"]
     lines = [_row(header), "|" + "---|" * len(header)]
-    for name, s in summary.items():
+    ordered = {**_presets_only(summary), **summary}
+    for name, s in ordered.items():
         deltas = [_signed(s["psnr_delta"][e], 2) for e in [*edits, "all"]]
+        shares = [plus_minus(s["carried"][e], 2) for e in edits] + [plus_minus(s["carried_first"], 2)]
         lines.append(
-            _row([name, *deltas, plus_minus(s["psnr"], 2), _signed(s["ssim_delta"], 3), plus_minus(s["ssim"], 3)])
-        )
+            _row([name, *deltas, plus_minus(s["psnr"], 2), _signed(s["ssim_delta"], 3), plus_minus(s["ssim"], 3),
+                  *shares])
+        )  # fmt: skip
     return lines
 
 

@@ -19,7 +19,7 @@ from anyv2v.config import EditConfig
 from anyv2v.evaluation.metrics import psnr, ssim
 from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.toy.world import HELDOUT_SEEDS, clip_pair, to_images
-from anyv2v.video import read_image, read_video, write_preview, write_video
+from anyv2v.video import PREVIEW_MIN_HEIGHT, read_image, read_video, write_preview, write_video
 
 
 @dataclass
@@ -70,7 +70,13 @@ def run_demo(
         columns.append(to_images(truth))
         labels.append("truth")
     previews = [
-        write_preview(columns, output.with_suffix(f".preview{suffix}"), config.video.fps, labels=labels)
+        write_preview(
+            columns,
+            output.with_suffix(f".preview{suffix}"),
+            config.video.fps,
+            labels=labels,
+            min_height=PREVIEW_MIN_HEIGHT,
+        )  # fmt: skip
         for suffix in (".gif", ".png")
     ]
     if truth is None:

@@ -1,17 +1,28 @@
-"""Train the toy I2VGen-XL from scratch on the synthetic world, reproducibly from a seed.
+"""Train the toy I2VGen-XL from scratch on the synthetic world, reproducibly from a seed, resumably.
 
-Two stages on the CPU: the VAE learns to reconstruct frames, then, with the VAE frozen, the UNet learns
-v-prediction on clip latents conditioned on the first frame exactly as inference conditions it (the
-backbone's own `encode_frame` / `condition`). The CLIP encoders stay at their seeded random weights: the toy
-model is steered by its image conditions, and is trained with the empty prompt only.
+Three stages: the VAE learns to reconstruct frames; with the VAE frozen, the UNet learns v-prediction on clip
+latents conditioned on the first frame exactly as inference conditions it (the backbone's own `encode_frame`
+/ `condition`); last, the decoder alone refines its reconstructions. The CLIP encoders stay at their seeded
+random weights: the toy model is steered by its image conditions, and is trained with the empty prompt only.
+
+What makes the toy behave like a real I2V model, which reproduces its conditioning frame and carries it
+through time: frame 0's loss weighs more than each later frame's, and timesteps are drawn more often at high
+noise, where only the condition tells what the clip holds (TrainConfig's `first_frame_weight` and
+`high_noise_bias`).
+
+Every step draws its data and noise from (seed, stage, step) alone, and each stage saves its state every
+`checkpoint_every` steps, so a run stopped at any point resumes where it stopped and ends with the same
+weights as an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,44 +31,86 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDIMScheduler
 
+from anyv2v.backbones.base import Condition
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
-from anyv2v.toy.model import save_diffusers_layout, toy_components
-from anyv2v.toy.world import HELDOUT_SEEDS, random_scene, render, render_frame
+from anyv2v.errors import AnyV2VError
+from anyv2v.toy.model import FRAME_SIZE, save_diffusers_layout, toy_components
+from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, Scene, edit_scene, random_scene, render, render_frame, to_images
+from anyv2v.video import atomic_output
 
-SIZE, FRAMES, FPS = 32, 8, 8.0
+FRAMES, FPS = 8, 8.0
+EDITED_SHARE = 0.5  # of training scenes that are an edited twin
+STAGES = ("vae", "unet", "decoder")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    vae_steps: int = 7000
+    vae_steps: int = 4000
     vae_batch: int = 16  # frames, each from its own clip
-    vae_lr: float = 5e-4
-    decoder_steps: int = 1000  # last stage: the decoder alone, at a low rate; latents (and the UNet) unchanged
+    vae_lr: float = 1e-3
+    decoder_steps: int = 500  # last stage: the decoder alone, at a low rate; latents (and the UNet) unchanged
     decoder_lr: float = 1e-4
     unet_steps: int = 3000
     unet_batch: int = 4  # clips
-    unet_lr: float = 4e-4
+    unet_lr: float = 5e-4
+    first_frame_weight: float = 4.0  # loss weight of frame 0, the conditioning frame, against each later frame's
+    high_noise_bias: float = 2.0  # timesteps drawn with density rising as t ** (bias - 1); 1 is uniform
     image_dropout: float = 0.1  # zeroed image embeddings, so classifier-free guidance has something to contrast
     ema_decay: float = 0.995
     log_every: int = 50
+    checkpoint_every: int = 200
+    device: str = "auto"  # cuda when available, else cpu
 
 
-def training_clips(seed: int) -> Iterator[np.ndarray]:
-    """An endless stream of rendered clips from seeds below the held-out range."""
-    rng = np.random.default_rng(seed)
-    while True:
-        clip_seed = int(rng.integers(0, HELDOUT_SEEDS.start))
-        yield render(random_scene(clip_seed, SIZE, FRAMES))
+class Checkpoints:
+    """Each stage's training state as `STAGE.pt` in a folder (tensors and numbers only, read with
+    weights_only=True); a folder written under another config is refused rather than mixed in."""
+
+    def __init__(self, folder: Path, config: TrainConfig):
+        self.folder = folder
+        self.config = dataclasses.asdict(config)
+        del self.config["device"], self.config["log_every"], self.config["checkpoint_every"]
+
+    def load(self, stage: str) -> dict | None:
+        path = self.folder / f"{stage}.pt"
+        if not path.is_file():
+            return None
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if json.loads(state["config"]) != self.config:
+            raise AnyV2VError(
+                f"checkpoint '{path}' was written with other training settings: use the same settings to resume, "
+                f"or delete '{self.folder}' to start over"
+            )
+        return state
+
+    def save(self, stage: str, state: dict) -> None:
+        with atomic_output(self.folder / f"{stage}.pt") as temporary:
+            torch.save({**state, "config": json.dumps(self.config)}, temporary)
 
 
-def training_frames(seed: int) -> Iterator[np.ndarray]:
-    """An endless stream of single frames, each from its own clip: a batch of them is far more varied than
-    a batch of whole clips, whose frames repeat one scene, and the VAE generalizes several times faster."""
-    rng = np.random.default_rng(seed)
-    while True:
-        clip_seed = int(rng.integers(0, HELDOUT_SEEDS.start))
-        yield render_frame(random_scene(clip_seed, SIZE, FRAMES), int(rng.integers(0, FRAMES)))
+def step_random(seed: int, stage: str, step: int) -> tuple[np.random.Generator, torch.Generator]:
+    """The data and noise generators of one training step, from (seed, stage, step) alone."""
+    rng = np.random.default_rng([seed, STAGES.index(stage), step])
+    return rng, torch.Generator().manual_seed(int(rng.integers(2**62)))
+
+
+def training_scene(rng: np.random.Generator) -> Scene:
+    """A scene from a seed below the held-out range, in half the draws with one of the world's edits applied:
+    random scenes alone never hold a textured object, which the restyle edit asks the model to make."""
+    seed = int(rng.integers(0, HELDOUT_SEEDS.start))
+    scene = random_scene(seed, FRAME_SIZE, FRAMES)
+    return edit_scene(scene, str(rng.choice(EDITS)), seed) if rng.random() < EDITED_SHARE else scene
+
+
+def training_clips(rng: np.random.Generator, count: int) -> list[np.ndarray]:
+    return [render(training_scene(rng)) for _ in range(count)]
+
+
+def training_frames(rng: np.random.Generator, count: int) -> np.ndarray:
+    """Single frames, each from its own clip: a batch of them is far more varied than a batch of whole clips,
+    whose frames repeat one scene, and the VAE generalizes several times faster."""
+    return np.stack([render_frame(training_scene(rng), int(rng.integers(FRAMES))) for _ in range(count)])
 
 
 def to_pixels(frames: np.ndarray) -> torch.Tensor:
@@ -65,99 +118,151 @@ def to_pixels(frames: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
-def train_vae(vae, config: TrainConfig, log: Callable[[str], None]) -> list[float]:
+def run_stage(
+    stage: str,
+    steps: int,
+    loss_at: Callable[[int], torch.Tensor],
+    trained: torch.nn.Module,
+    parameters: list[torch.nn.Parameter],
+    rate: float,
+    config: TrainConfig,
+    log: Callable[[str], None],
+    checkpoints: Checkpoints | None,
+    *,
+    warmup: int = 0,
+    ema: torch.nn.Module | None = None,
+) -> list[float]:
+    """The optimization loop every stage shares; returns the loss of every step, resumed ones included."""
+    optimizer = torch.optim.AdamW(parameters, lr=rate, weight_decay=0.0)
+    schedule = cosine_schedule(optimizer, steps, warmup)
+    state = checkpoints.load(stage) if checkpoints else None
+    losses: list[float] = []
+    if state is not None:
+        trained.load_state_dict(state["model"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        losses = list(state["losses"])
+        log(f"{stage}: resumed after step {len(losses)}/{steps}")
+    for step in range(len(losses) + 1, steps + 1):
+        torch.manual_seed(config.seed + 7919 * step + STAGES.index(stage))  # dropout inside the models draws from it
+        loss = loss_at(step)
+        losses.append(loss.item())
+        optimizer_step(loss, parameters, optimizer, schedule)
+        if ema is not None:
+            update_ema(ema, trained, min(config.ema_decay, (1 + step) / (10 + step)))
+        if step % config.log_every == 0 or step == 1:
+            log(f"{stage} step {step}/{steps} loss {loss.item():.5f}")
+        if checkpoints and (step % config.checkpoint_every == 0 or step == steps):
+            checkpoints.save(stage, {
+                "model": trained.state_dict(), "ema": (ema or trained).state_dict(), "losses": losses,
+                "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+            })  # fmt: skip
+    return losses
+
+
+def train_vae(vae, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None):
     """Returns the loss of every step."""
-    return _fit_autoencoder(vae, vae.parameters(), config.vae_steps, config.vae_lr, config, config.seed, "vae", log)
+    vae.train().requires_grad_(True)
+    losses = run_stage(
+        "vae", config.vae_steps, lambda step: _reconstruction_loss(vae, config, "vae", step), vae,
+        list(vae.parameters()), config.vae_lr, config, log, checkpoints,
+    )  # fmt: skip
+    vae.eval().requires_grad_(False)
+    return losses
 
 
-def refine_decoder(vae, config: TrainConfig, log: Callable[[str], None]) -> list[float]:
+def refine_decoder(vae, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None):
     """More reconstruction training for the decoder only: the encoder's latents, which the UNet learned, stay."""
     vae.requires_grad_(False)
     parameters = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
     for parameter in parameters:
         parameter.requires_grad_(True)
-    steps, rate = config.decoder_steps, config.decoder_lr
-    return _fit_autoencoder(vae, parameters, steps, rate, config, config.seed + 3, "decoder", log)
-
-
-def _fit_autoencoder(vae, parameters, steps: int, rate: float, config, seed: int, name: str, log) -> list[float]:
-    losses = []
-    frames = training_frames(seed)
-    parameters = list(parameters)
-    optimizer = torch.optim.AdamW(parameters, lr=rate)
-    schedule = cosine_schedule(optimizer, steps)
-    vae.train()
-    for step in range(1, steps + 1):
-        pixels = to_pixels(np.stack([next(frames) for _ in range(config.vae_batch)]))
-        posterior = vae.encode(pixels).latent_dist
-        # Decode the mean, as inference does (VAEConfig.encode="mean"); sampling noise only slows learning.
-        reconstruction = vae.decode(posterior.mean).sample
-        loss = F.mse_loss(reconstruction, pixels) + 0.5 * F.l1_loss(reconstruction, pixels)
-        loss = loss + 1e-6 * posterior.kl().mean()
-        losses.append(loss.item())
-        optimizer_step(loss, parameters, optimizer, schedule)
-        if step % config.log_every == 0 or step == 1:
-            psnr = 10 * math.log10(4 / F.mse_loss(reconstruction, pixels).item())
-            log(f"{name} step {step}/{steps} loss {loss.item():.5f} psnr {psnr:.2f} dB")
+    losses = run_stage(
+        "decoder", config.decoder_steps, lambda step: _reconstruction_loss(vae, config, "decoder", step), vae,
+        parameters, config.decoder_lr, config, log, checkpoints,
+    )  # fmt: skip
     vae.eval().requires_grad_(False)
     return losses
+
+
+def _reconstruction_loss(vae, config: TrainConfig, stage: str, step: int) -> torch.Tensor:
+    rng, _ = step_random(config.seed, stage, step)
+    pixels = to_pixels(training_frames(rng, config.vae_batch)).to(vae.device)
+    posterior = vae.encode(pixels).latent_dist
+    # Decode the mean, as inference does (VAEConfig.encode="mean"); sampling noise only slows learning.
+    reconstruction = vae.decode(posterior.mean).sample
+    loss = F.mse_loss(reconstruction, pixels) + 0.5 * F.l1_loss(reconstruction, pixels)
+    return loss + 1e-6 * posterior.kl().mean()
 
 
 @torch.no_grad()
 def latent_scaling_factor(backbone: I2VGenXL, seed: int, clips: int = 32) -> float:
     """1 / std of the VAE's latents, so diffusion sees unit-variance data, as Stable Diffusion's VAE factor does."""
-    stream = training_clips(seed + 1)
-    latents = torch.cat([backbone.vae.encode(to_pixels(next(stream))).latent_dist.mean for _ in range(clips)])
+    frames = training_clips(np.random.default_rng([seed, len(STAGES)]), clips)
+    latents = torch.cat([backbone.vae.encode(to_pixels(f).to(backbone.device)).latent_dist.mean for f in frames])
     return float(1.0 / latents.std())
 
 
 def train_unet(
-    backbone: I2VGenXL, config: TrainConfig, log: Callable[[str], None]
+    backbone: I2VGenXL, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None
 ) -> tuple[torch.nn.Module, list[float]]:
     """Returns the EMA copy of the UNet (the one that is shipped) and the loss of every step."""
-    losses = []
     unet = backbone.unet
-    scheduler = DDIMScheduler.from_config(backbone.scheduler_config)
     ema = copy.deepcopy(unet).requires_grad_(False)
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=config.unet_lr, weight_decay=0.0)
-    schedule = cosine_schedule(optimizer, config.unet_steps, warmup=min(100, config.unet_steps // 10))
-    generator = torch.Generator().manual_seed(config.seed)
-    clips = training_clips(config.seed + 2)
-    empty_text = backbone.encode_text("")
     unet.train().requires_grad_(True)
-    for step in range(1, config.unet_steps + 1):
-        latents, condition = clip_batch(backbone, [next(clips) for _ in range(config.unet_batch)], empty_text)
-        drop = torch.rand(len(latents), generator=generator) < config.image_dropout
-        condition.image_embeddings[drop] = 0
-        noise = torch.randn(latents.shape, generator=generator)
-        timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (len(latents),), generator=generator)
-        noisy = scheduler.add_noise(latents, noise, timesteps)
-        target = scheduler.get_velocity(latents, noise, timesteps)
-        prediction = unet(
-            noisy, timesteps, encoder_hidden_states=condition.text, fps=condition.fps,
-            image_latents=condition.image_latents, image_embeddings=condition.image_embeddings,
-        ).sample  # fmt: skip
-        loss = F.mse_loss(prediction, target)
-        losses.append(loss.item())
-        optimizer_step(loss, unet.parameters(), optimizer, schedule)
-        update_ema(ema, unet, min(config.ema_decay, (1 + step) / (10 + step)))
-        if step % config.log_every == 0 or step == 1:
-            log(f"unet step {step}/{config.unet_steps} loss {loss.item():.5f}")
+    warmup = min(100, config.unet_steps // 10)
+    losses = run_stage(
+        "unet", config.unet_steps, lambda step: _unet_loss(backbone, config, step), unet, list(unet.parameters()),
+        config.unet_lr, config, log, checkpoints, warmup=warmup, ema=ema,
+    )  # fmt: skip
+    unet.eval().requires_grad_(False)
     return ema.eval(), losses
 
 
-@torch.no_grad()
-def clip_batch(backbone: I2VGenXL, clips: list[np.ndarray], text: torch.Tensor):
-    """Latents and conditions of a batch of clips, encoded exactly as AnyV2V encodes them at inference."""
-    from anyv2v.backbones.base import Condition
-    from anyv2v.toy.world import to_images
+def _unet_loss(backbone: I2VGenXL, config: TrainConfig, step: int) -> torch.Tensor:
+    rng, generator = step_random(config.seed, "unet", step)
+    scheduler = DDIMScheduler.from_config(backbone.scheduler_config)
+    latents, condition = clip_batch(backbone, training_clips(rng, config.unet_batch), backbone.encode_text(""))
+    batch = len(latents)
+    drop = torch.rand(batch, generator=generator) < config.image_dropout
+    condition.image_embeddings[drop.to(backbone.device)] = 0
+    noise = torch.randn(latents.shape, generator=generator).to(backbone.device)
+    timesteps = training_timesteps(batch, scheduler.config.num_train_timesteps, config.high_noise_bias, generator)
+    timesteps = timesteps.to(backbone.device)
+    target = scheduler.get_velocity(latents, noise, timesteps)
+    prediction = backbone.unet(
+        scheduler.add_noise(latents, noise, timesteps), timesteps, encoder_hidden_states=condition.text,
+        fps=condition.fps, image_latents=condition.image_latents, image_embeddings=condition.image_embeddings,
+    ).sample  # fmt: skip
+    return frame_weighted_mse(prediction, target, config.first_frame_weight)
 
+
+def training_timesteps(count: int, num_train: int, bias: float, generator: torch.Generator) -> torch.Tensor:
+    """Integer timesteps with density rising as t ** (bias - 1): high noise levels, where the model must read
+    the clip from its condition, get more of the training."""
+    uniform = torch.rand(count, generator=generator)
+    return (num_train * uniform ** (1 / bias)).long().clamp(max=num_train - 1)
+
+
+def frame_weighted_mse(prediction: torch.Tensor, target: torch.Tensor, first_frame_weight: float) -> torch.Tensor:
+    """MSE over (B, C, F, H, W) with frame 0 weighted `first_frame_weight` times each later frame."""
+    per_frame = (prediction.float() - target.float()).pow(2).mean(dim=(1, 3, 4))
+    weights = torch.ones(per_frame.shape[1], device=per_frame.device)
+    weights[0] = first_frame_weight
+    return (per_frame * weights).sum(dim=1).div(weights.sum()).mean()
+
+
+@torch.no_grad()
+def clip_batch(backbone: I2VGenXL, clips: list[np.ndarray], text: torch.Tensor) -> tuple[torch.Tensor, Condition]:
+    """Latents and conditions of a batch of clips, encoded exactly as AnyV2V encodes them at inference."""
     latents, conditions = [], []
     for clip in clips:
         frames = to_images(clip)
         latents.append(backbone.encode_video(frames, sample=False, generator=None))
         first = backbone.encode_frame(frames[0], sample=False, generator=None)
-        conditions.append(backbone.condition(text, first, FRAMES, FPS))
+        conditions.append(backbone.condition(text, first, len(frames), FPS))
     return torch.cat(latents), Condition.cat(conditions)
 
 
@@ -184,21 +289,33 @@ def cosine_schedule(optimizer, steps: int, warmup: int = 0):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def checkpoint_folder(output: Path) -> Path:
+    return output.with_name(f"{output.name}.checkpoints")
+
+
 def train_toy(output: Path, config: TrainConfig = TrainConfig(), log: Callable[[str], None] = print) -> Path:
-    """Train both stages and save the model in diffusers layout at `output`."""
-    torch.manual_seed(config.seed)
+    """Train every stage and save the model in diffusers layout at `output`.
+
+    Checkpoints go to `OUTPUT.checkpoints/`; running again with the same settings resumes from them.
+    """
+    device = torch.device(config.device if config.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu")
     started = time.time()
+    checkpoints = Checkpoints(checkpoint_folder(output), config)
     components = toy_components(output.parent / f".{output.name}-scratch", seed=config.seed)
-    train_vae(components["vae"], config, log)
+    for name in ("unet", "vae", "text_encoder", "image_encoder"):
+        components[name].to(device)
+    train_vae(components["vae"], config, log, checkpoints)
     backbone = I2VGenXL(
         **{k: v for k, v in components.items() if k != "scheduler"},
         scheduler_config=components["scheduler"].config,
-        device=torch.device("cpu"),
+        device=device,
     )
     components["vae"].register_to_config(scaling_factor=latent_scaling_factor(backbone, config.seed))
     log(f"vae scaling factor {components['vae'].config.scaling_factor:.4f}")
-    components["unet"], _ = train_unet(backbone, config, log)
-    refine_decoder(components["vae"], config, log)
+    components["unet"], _ = train_unet(backbone, config, log, checkpoints)
+    refine_decoder(components["vae"], config, log, checkpoints)
+    for name in ("unet", "vae", "text_encoder", "image_encoder"):
+        components[name].to("cpu")
     save_diffusers_layout(components, output)
     log(f"saved {output} after {time.time() - started:.0f} s")
     return output

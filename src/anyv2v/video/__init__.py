@@ -2,6 +2,7 @@
 
 from anyv2v.video.io import (
     IMAGE_SUFFIXES,
+    PREVIEW_MIN_HEIGHT,
     PREVIEW_SUFFIXES,
     VIDEO_SUFFIXES,
     atomic_output,
@@ -15,6 +16,7 @@ from anyv2v.video.io import (
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "PREVIEW_MIN_HEIGHT",
     "PREVIEW_SUFFIXES",
     "VIDEO_SUFFIXES",
     "atomic_output",

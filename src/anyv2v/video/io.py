@@ -25,6 +25,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".gif")
 PREVIEW_SUFFIXES = (".gif", ".png", ".mp4")
 PREVIEW_STRIP_FRAMES = 8
+PREVIEW_MIN_HEIGHT = 160  # what a preview enlarges small frames to (the toy model's are 32 pixels)
+LABEL_BAND = 14  # pixels above each labelled column (gif, mp4) or row (png)
 
 # Tolerance for timestamps that land a hair after a target time because of time-base rounding.
 _PTS_SLACK_S = 1e-3
@@ -216,17 +218,20 @@ def write_preview(
     path: str | Path,
     fps: float,
     labels: Sequence[str] | None = None,
+    min_height: int = 0,
 ) -> Path:
     """Write a side-by-side comparison of videos (e.g. source | edited) for a quick look.
 
     `.gif`/`.mp4`: frame i shows frame i of every column, for as many frames as the shortest
     multi-frame column; a one-image column is held still across all frames.
     `.png`: one row per column with up to 8 evenly spaced frames; a one-image column shows once.
-    Columns are scaled to the first column's height. `fps` is unused for `.png`.
+    Columns are scaled to the first column's height; frames lower than `min_height` are enlarged by a
+    whole factor, pixel for pixel, so small clips can be seen. Labels sit in a band above the frames,
+    never on them. `fps` is unused for `.png`.
     """
     target = Path(path)
     _check_output_suffix(target, PREVIEW_SUFFIXES)
-    tiles = _same_height_columns(columns)
+    tiles = _same_height_columns(columns, min_height)
     names = _checked_labels(labels, len(tiles))
     if target.suffix.lower() != ".png":
         return write_video(_side_by_side_frames(tiles, names), target, fps)
@@ -305,14 +310,21 @@ def _pad_to_even(image: Image.Image) -> Image.Image:
     return canvas
 
 
-def _same_height_columns(columns: Sequence[Sequence[Image.Image]]) -> list[list[Image.Image]]:
+def _same_height_columns(columns: Sequence[Sequence[Image.Image]], min_height: int) -> list[list[Image.Image]]:
     if not columns or any(len(column) == 0 for column in columns):
         raise AnyV2VError(
             "preview needs at least one column and every column needs at least one frame: "
             "pass non-empty frame lists (e.g. [source_frames, edited_frames])"
         )
     height = columns[0][0].height
-    return [[_scale_to_height(image.convert("RGB"), height) for image in column] for column in columns]
+    factor = max(1, math.ceil(min_height / height))
+    return [[_enlarged(_scale_to_height(f.convert("RGB"), height), factor) for f in column] for column in columns]
+
+
+def _enlarged(image: Image.Image, factor: int) -> Image.Image:
+    if factor == 1:
+        return image
+    return image.resize((image.width * factor, image.height * factor), Image.Resampling.NEAREST)
 
 
 def _checked_labels(labels: Sequence[str] | None, count: int) -> list[str]:
@@ -341,7 +353,7 @@ def _preview_strip(columns: list[list[Image.Image]], labels: list[str]) -> Image
     rows = []
     for column, label in zip(columns, labels, strict=True):
         shown = _evenly_spaced(column, PREVIEW_STRIP_FRAMES)
-        rows.append(_concat_horizontally([_with_label(shown[0], label), *shown[1:]]))
+        rows.append(_with_label(_concat_horizontally(shown), label))
     return _concat_vertically(rows)
 
 
@@ -360,15 +372,12 @@ def _scale_to_height(image: Image.Image, height: int) -> Image.Image:
 
 
 def _with_label(image: Image.Image, label: str) -> Image.Image:
-    """Copy of `image` with `label` in white on a black box at the top-left corner."""
+    """`image` below a black band holding `label` in white; the image itself is left untouched."""
     if not label:
         return image
-    labelled = image.copy()
-    draw = ImageDraw.Draw(labelled)
-    font = ImageFont.load_default()
-    left, top, right, bottom = draw.textbbox((4, 4), label, font=font)
-    draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill="black")
-    draw.text((4, 4), label, fill="white", font=font)
+    labelled = Image.new("RGB", (image.width, image.height + LABEL_BAND))
+    labelled.paste(image, (0, LABEL_BAND))
+    ImageDraw.Draw(labelled).text((3, 2), label, fill="white", font=ImageFont.load_default())
     return labelled
 
 
