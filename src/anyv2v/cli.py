@@ -391,8 +391,12 @@ def run_demo(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig)
         edited_frame=Path(args.edited_frame) if args.edited_frame else None, seed=runtime.seed,
     )  # fmt: skip
     print(f"wrote {output}, {', '.join(map(str, result.previews))} in {time.time() - started:.1f} s")
-    if result.psnr is not None:
-        print(f"against the ground truth: PSNR {result.psnr:.2f} dB, SSIM {result.ssim:.3f}")
+    if result.scores is not None:
+        s = result.scores
+        print(
+            f"against the ground truth: PSNR {s['psnr']:.2f} dB (the unedited source: {result.source_psnr:.2f} dB), "
+            f"SSIM {s['ssim']:.3f}; edit carried: {s['carried_first']:.2f} in frame 0, {s['carried']:.2f} after"
+        )
 
 
 def run_bench(args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig) -> None:

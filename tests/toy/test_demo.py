@@ -15,9 +15,11 @@ def test_demo_runs_offline_on_the_shipped_model_and_scores_against_truth(tmp_pat
         frames = list(container.decode(video=0))
     assert len(frames) == 8 and (frames[0].width, frames[0].height) == (32, 32)
     assert output.with_suffix(".preview.gif").is_file() and output.with_suffix(".preview.png").is_file()
-    scores = re.search(r"PSNR ([\d.]+) dB, SSIM ([\d.]+)", printed)
+    scores = re.search(r"PSNR ([\d.]+) dB \(the unedited source: ([\d.]+) dB\), SSIM ([\d.]+); "
+                       r"edit carried: (-?[\d.]+) in frame 0, (-?[\d.]+) after", printed)  # fmt: skip
     assert scores, printed
-    assert float(scores.group(1)) > 15 and 0 < float(scores.group(2)) <= 1
+    psnr, source_psnr, ssim, carried_first, carried = map(float, scores.groups())
+    assert psnr > 15 and source_psnr > 15 and 0 < ssim <= 1 and -1 < carried_first <= 1 and -1 < carried <= 1
 
 
 def test_demo_edits_a_users_clip_without_ground_truth(tmp_path, capsys):
