@@ -31,6 +31,7 @@ from anyv2v.config import (
 from anyv2v.editors import free_device_memory, get_editor, list_editors
 from anyv2v.errors import AnyV2VError
 from anyv2v.evaluation.bench import VARIANTS
+from anyv2v.toy.demo import DEMO_CLIP, DEMO_EDIT
 from anyv2v.toy.model import SHIPPED_MODEL
 from anyv2v.toy.train import TrainConfig
 from anyv2v.toy.world import EDITS
@@ -149,8 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("editors", help="list the first-frame editors and what each needs")
 
     demo = commands.add_parser("demo", help="offline AnyV2V edit with the shipped toy model, scored against truth")
-    demo.add_argument("--edit", choices=EDITS, default="recolor", help="edit type of the synthetic clip")
-    demo.add_argument("--clip", type=int, default=0, help="which held-out clip (0-99)")
+    demo.add_argument("--edit", choices=EDITS, default=DEMO_EDIT, help="edit type of the synthetic clip")
+    demo.add_argument("--clip", type=int, default=DEMO_CLIP, help="which held-out clip (0-99)")
     demo.add_argument("--video", help="edit your own clip instead (no ground truth then)")
     demo.add_argument("--edited-frame", help="with --video: the edited first frame (default: hue rotation)")
     demo.add_argument("-o", "--output", default="anyv2v-demo.mp4", help="output video (.mp4 or .gif)")
