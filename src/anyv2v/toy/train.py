@@ -155,10 +155,9 @@ def run_stage(
         if step % config.log_every == 0 or step == 1:
             log(f"{stage} step {step}/{steps} loss {loss.item():.5f}")
         if checkpoints and (step % config.checkpoint_every == 0 or step == steps):
-            checkpoints.save(stage, {
-                "model": trained.state_dict(), "ema": (ema or trained).state_dict(), "losses": losses,
-                "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-            })  # fmt: skip
+            state = {"model": trained.state_dict(), "losses": losses, "optimizer": optimizer.state_dict(),
+                     "schedule": schedule.state_dict()}  # fmt: skip
+            checkpoints.save(stage, state if ema is None else {**state, "ema": ema.state_dict()})
     return losses
 
 
