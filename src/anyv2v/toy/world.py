@@ -199,7 +199,8 @@ def _coverage(kind: str, dx: np.ndarray, dy: np.ndarray, r: float) -> np.ndarray
 def _fill(shape: Shape, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     """Colour inside a shape, from offsets to its centre."""
     color = np.broadcast_to(np.array(shape.color), (*dx.shape, 3))
-    # Patterns scale with the shape, so they stay coarse enough for a 4x-downsampling VAE at any frame size.
+    # Patterns scale with the shape, at any frame size. The checker is the finest detail an edit asks for: at
+    # 32 pixels the toy's 4x VAE kept 0.59 of it and its 2x VAE 0.77 (README, the toy model).
     if shape.kind == "stripes":
         band = (np.floor(dx / (0.6 * shape.radius)) % 2)[..., None]
         color = color * (1 - band) + color * 0.45 * band
