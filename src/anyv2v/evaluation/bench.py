@@ -194,14 +194,15 @@ def markdown_table(summary: dict) -> str:
     sections = []
     for metric in METRICS:
         header = ["variant", *groups]
-        lines = [f"**{METRIC_TITLES[metric]}**", "", _row(header), "|" + "---|" * len(header)]
+        lines = [f"**{METRIC_TITLES[metric]}**", "", table_row(header), "|" + "---|" * len(header)]
         for variant, scored in summary.items():
-            lines.append(_row([variant, *[plus_minus(scored[g][metric], METRIC_DIGITS[metric]) for g in groups]]))
+            cells = [plus_minus(scored[g][metric], METRIC_DIGITS[metric]) for g in groups]
+            lines.append(table_row([variant, *cells]))
         sections.append("\n".join(lines))
     return "\n\n".join(sections) + "\n"
 
 
-def _row(cells: list[str]) -> str:
+def table_row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 

@@ -23,7 +23,7 @@ import torch
 from PIL import ImageOps
 
 from anyv2v.config import EditConfig
-from anyv2v.evaluation.bench import baseline_rows, edit_synthetic_clip, mean_std, plus_minus, scores
+from anyv2v.evaluation.bench import baseline_rows, edit_synthetic_clip, mean_std, plus_minus, scores, table_row
 from anyv2v.evaluation.full_size import moving_pattern
 from anyv2v.inversion import InversionCache
 from anyv2v.pipeline import AnyV2VPipeline
@@ -174,7 +174,7 @@ def speed_table(summary: dict) -> str:
     """Markdown: costs, then (for the ground-truth benchmark) quality against the first preset."""
     cost_header = ["preset", "UNet batch items", "x fewer", "items, inversion cached", *[f"{s} s" for s in STAGES]]
     cost_header += ["total s", "speed-up", "peak memory MiB"]
-    lines = [_row(cost_header), "|" + "---|" * len(cost_header)]
+    lines = [table_row(cost_header), "|" + "---|" * len(cost_header)]
     for name, s in _presets_only(summary).items():
         stage_seconds = [f"{s['seconds'][stage]:.3f}" for stage in STAGES]
         peak = f"{max(s['peak_memory_mib'].values()):.0f}"
@@ -182,7 +182,7 @@ def speed_table(summary: dict) -> str:
             "-" if s["unet_batch_items_cached_inversion"] is None else f"{s['unet_batch_items_cached_inversion']:.0f}"
         )
         lines.append(
-            _row([name, f"{s['unet_batch_items']:.0f}", f"{s['fewer_batch_items']:.2f}", cached, *stage_seconds,
+            table_row([name, f"{s['unet_batch_items']:.0f}", f"{s['fewer_batch_items']:.2f}", cached, *stage_seconds,
                   f"{s['seconds']['total']:.3f}", f"{s['speedup']:.2f}", peak])
         )  # fmt: skip
     if "psnr" in next(iter(_presets_only(summary).values())):
@@ -199,20 +199,16 @@ def _quality_table(summary: dict) -> list[str]:
     edits = [group for group in next(iter(summary.values()))["psnr_delta"] if group != "all"]
     header = ["preset", *[f"ΔPSNR {e}" for e in edits], "ΔPSNR all", "PSNR all", "ΔSSIM all", "SSIM all"]
     header += [f"carried {e}" for e in edits] + ["carried frame 0"]
-    lines = [_row(header), "|" + "---|" * len(header)]
+    lines = [table_row(header), "|" + "---|" * len(header)]
     ordered = {**_presets_only(summary), **summary}
     for name, s in ordered.items():
         deltas = [_signed(s["psnr_delta"][e], 2) for e in [*edits, "all"]]
         shares = [plus_minus(s["carried"][e], 2) for e in edits] + [plus_minus(s["carried_first"], 2)]
         lines.append(
-            _row([name, *deltas, plus_minus(s["psnr"], 2), _signed(s["ssim_delta"], 3), plus_minus(s["ssim"], 3),
+            table_row([name, *deltas, plus_minus(s["psnr"], 2), _signed(s["ssim_delta"], 3), plus_minus(s["ssim"], 3),
                   *shares])
         )  # fmt: skip
     return lines
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
 
 
 def _signed(stats: list[float], digits: int) -> str:

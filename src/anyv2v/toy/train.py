@@ -212,18 +212,21 @@ def train_unet(
     ema = copy.deepcopy(unet).requires_grad_(False)
     unet.train().requires_grad_(True)
     warmup = min(100, config.unet_steps // 10)
+    scheduler = DDIMScheduler.from_config(backbone.scheduler_config)
+    empty_text = backbone.encode_text("")
     losses = run_stage(
-        "unet", config.unet_steps, lambda step: _unet_loss(backbone, config, step), unet, list(unet.parameters()),
-        config.unet_lr, config, log, checkpoints, warmup=warmup, ema=ema,
+        "unet", config.unet_steps, lambda step: _unet_loss(backbone, scheduler, empty_text, config, step), unet,
+        list(unet.parameters()), config.unet_lr, config, log, checkpoints, warmup=warmup, ema=ema,
     )  # fmt: skip
     unet.eval().requires_grad_(False)
     return ema.eval(), losses
 
 
-def _unet_loss(backbone: I2VGenXL, config: TrainConfig, step: int) -> torch.Tensor:
+def _unet_loss(
+    backbone: I2VGenXL, scheduler: DDIMScheduler, text: torch.Tensor, config: TrainConfig, step: int
+) -> torch.Tensor:
     rng, generator = step_random(config.seed, "unet", step)
-    scheduler = DDIMScheduler.from_config(backbone.scheduler_config)
-    latents, condition = clip_batch(backbone, training_clips(rng, config.unet_batch), backbone.encode_text(""))
+    latents, condition = clip_batch(backbone, training_clips(rng, config.unet_batch), text)
     batch = len(latents)
     drop = torch.rand(batch, generator=generator) < config.image_dropout
     condition.image_embeddings[drop.to(backbone.device)] = 0
