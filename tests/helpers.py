@@ -9,7 +9,13 @@ from anyv2v import AnyV2VPipeline, EditConfig, InjectionConfig, InversionConfig,
 from tests.conftest import NUM_FRAMES, SIZE
 
 TINY_VIDEO = VideoConfig(num_frames=NUM_FRAMES, height=SIZE, width=SIZE)
-NO_INJECTION = InjectionConfig(conv=0.0, spatial_attention=0.0, temporal_attention=0.0)
+NO_INJECTION = InjectionConfig(enabled=False)
+KINDS = ("conv", "spatial_attention", "temporal_attention")
+
+
+def only(kind: str, fraction: float) -> InjectionConfig:
+    """One injection kind at `fraction`, the others off."""
+    return InjectionConfig(fractions={**dict.fromkeys(KINDS, 0.0), kind: fraction})
 
 
 def tiny_config(

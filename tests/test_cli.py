@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from anyv2v import cli
+from anyv2v.cli import edit as edit_commands
 from anyv2v.cli import main
 from anyv2v.editors import BUILTIN_EDITORS, Editor
 from anyv2v.pipeline import AnyV2VPipeline
@@ -104,11 +104,11 @@ def bad_video(tmp_path: Path, kind: str) -> Path:
         ("unreadable edited frame", "cannot read image"),
         ("missing model folder", "model folder .* not found"),
         ("incomplete model folder", "is incomplete \\(missing vae\\)"),
-        ("size not divisible by 8", "height 30 is not a positive multiple of 8"),
+        ("size not divisible by 8", "height 30 is not a multiple of 8, which i2vgen-xl needs: use 32"),
         ("unknown option", "unrecognized arguments: --colour"),
         ("unknown config option", "unknown option 'sampling.step'"),
         ("bad output suffix", "must end in .mp4 or .gif"),
-        ("mismatched steps", "multiple of 5"),
+        ("mismatched steps", "does not hold every level .*: use [0-9]+ inversion steps"),
     ],
 )
 def test_bad_input_gets_one_line_error_non_zero_exit_and_no_output(tiny_model, inputs, tmp_path, capsys, case, message):
@@ -242,9 +242,9 @@ def test_edit_with_an_editor_saves_the_frame_and_releases_the_editor_before_the_
     tiny_model, inputs, tmp_path, monkeypatch
 ):
     events = []
-    real_release, real_load = Editor.release, cli.load_pipeline
+    real_release, real_load = Editor.release, edit_commands.load_pipeline
     monkeypatch.setattr(Editor, "release", lambda self: (events.append("release"), real_release(self))[1])
-    monkeypatch.setattr(cli, "load_pipeline", lambda *a: (events.append("load I2V"), real_load(*a))[1])
+    monkeypatch.setattr(edit_commands, "load_pipeline", lambda *a: (events.append("load I2V"), real_load(*a))[1])
     args = edit_args(tiny_model, inputs, tmp_path)
     args[2:4] = ["--editor", "recolor", "--instruction", "#dc2828 -> green"]
     assert main(args) == 0

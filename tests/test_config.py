@@ -5,9 +5,18 @@ import dataclasses
 import pytest
 from diffusers import DDIMScheduler
 
-from anyv2v.config import OFFICIAL_NEGATIVE_PROMPT, PRESETS, build_configs, for_toy_model, read_config_file
+from anyv2v.backbones import I2VGenXL
+from anyv2v.backbones.i2vgen_xl import for_toy_model
+from anyv2v.cli.options import backbone_preset
+from anyv2v.config import OFFICIAL_NEGATIVE_PROMPT, build_configs, read_config_file
 from anyv2v.errors import AnyV2VError
 from anyv2v.toy.model import I2VGENXL_SCHEDULER
+
+PRESETS = I2VGenXL.presets
+
+
+def build(preset, file_data, overrides, adapt=None):
+    return build_configs(backbone_preset, preset, file_data, overrides, adapt)
 
 
 def test_reference_preset_holds_the_papers_numbers():
@@ -18,28 +27,33 @@ def test_reference_preset_holds_the_papers_numbers():
     assert reference.inversion.guidance_scale == 1.0
     assert (reference.sampling.steps, reference.sampling.guidance_scale, reference.sampling.start_step) == (50, 9.0, 1)
     assert reference.sampling.negative_prompt == OFFICIAL_NEGATIVE_PROMPT
-    injection = reference.injection
-    assert (injection.conv, injection.spatial_attention, injection.temporal_attention) == (0.2, 0.2, 0.5)
-    assert injection.conv_sites == ((1, 1),)
-    assert injection.attention_sites == ((1, 1), (1, 2), (2, 0), (2, 1), (2, 2), (3, 0), (3, 1), (3, 2))
-    assert injection.count_skipped_steps
+    fractions = I2VGenXL.injection_fractions(reference.injection)
+    assert fractions == {"conv": 0.2, "spatial_attention": 0.2, "temporal_attention": 0.5}
+    assert reference.injection.count_skipped_steps
 
 
 @pytest.mark.parametrize(
     ("name", "text"),
     [
-        ("settings.yaml", "preset: reference\nsampling:\n  steps: 25\ninjection:\n  conv_sites: [[1, 2]]\n"),
-        ("settings.toml", 'preset = "reference"\n[sampling]\nsteps = 25\n[injection]\nconv_sites = [[1, 2]]\n'),
+        (
+            "settings.yaml",
+            "preset: reference\nsampling:\n  steps: 25\ninjection:\n  conv: 0.3\n  conv_sites: [up_blocks.1.*.conv2]\n",
+        ),
+        (
+            "settings.toml",
+            'preset = "reference"\n[sampling]\nsteps = 25\n'
+            '[injection]\nconv = 0.3\nconv_sites = ["up_blocks.1.*.conv2"]\n',
+        ),
     ],
 )
 def test_config_files_in_yaml_and_toml_set_fields_and_flags_win(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)
-    edit, runtime = build_configs(None, read_config_file(path), {"sampling": {"guidance_scale": 5.0}})
+    edit, runtime = build(None, read_config_file(path), {"sampling": {"guidance_scale": 5.0}})
     assert edit.sampling.steps == 25 and edit.sampling.guidance_scale == 5.0
-    assert edit.injection.conv_sites == ((1, 2),)
-    assert edit.inversion.steps == 500 and runtime.model == "ali-vilab/i2vgen-xl"
-    flagged, _ = build_configs(None, read_config_file(path), {"sampling": {"steps": 10}})
+    assert edit.injection.fractions == {"conv": 0.3} and edit.injection.sites == {"conv": ("up_blocks.1.*.conv2",)}
+    assert edit.inversion.steps == 500 and runtime.model is None  # None: the backbone's default model
+    flagged, _ = build(None, read_config_file(path), {"sampling": {"steps": 10}})
     assert flagged.sampling.steps == 10
 
 
@@ -48,14 +62,29 @@ def test_config_files_in_yaml_and_toml_set_fields_and_flags_win(tmp_path, name, 
     [
         ({"sampling": {"step": 3}}, "unknown option 'sampling.step'"),
         ({"sampler": {}}, "unknown config section 'sampler'"),
-        ({"video": {"width": 100}}, "width 100 is not a positive multiple of 8"),
+        ({"video": {"width": 0}}, "width is 0: use a positive size"),
         ({"injection": {"conv": 1.5}}, r"injection.conv is 1.5: use a fraction"),
-        ({"preset": "fastest"}, "unknown preset 'fastest'"),
+        ({"injection": {"conv_sites": [[1, 2]]}}, r"injection.conv_sites is .*: use a list of module names"),
+        ({"preset": "fastest"}, "backbone i2vgen-xl has no preset 'fastest'"),
+        ({"runtime": {"backbone": "sora"}}, "unknown backbone 'sora'"),
     ],
 )
 def test_bad_config_values_are_one_line_errors(data, message):
     with pytest.raises(AnyV2VError, match=message):
-        build_configs(None, data, {})
+        build(None, data, {})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"video": {"width": 100}}, "width 100 is not a multiple of 8, which i2vgen-xl needs: use 96"),
+        ({"injection": {"motion": 0.5}}, "backbone i2vgen-xl has no injection kind motion: its kinds are conv"),
+    ],
+)
+def test_settings_the_backbone_cannot_run_are_one_line_errors(data, message):
+    edit, _ = build(None, data, {})
+    with pytest.raises(AnyV2VError, match=message):
+        I2VGenXL.check(edit)
 
 
 def test_unparsable_config_file_is_a_clear_error(tmp_path):
@@ -66,7 +95,7 @@ def test_unparsable_config_file_is_a_clear_error(tmp_path):
 
 
 def test_fast_is_the_default_and_differs_from_reference_only_in_steps_solver_and_start():
-    edit, _ = build_configs(None, {}, {})
+    edit, _ = build(None, {}, {})
     assert edit == PRESETS["fast"]
     fast, reference = PRESETS["fast"], PRESETS["reference"]
     assert (fast.inversion.steps, fast.inversion.solver, fast.sampling.steps) == (50, "second-order", 25)
@@ -90,7 +119,7 @@ def test_fast_starts_sampling_at_the_references_first_timestep():
 
 def test_an_unknown_inversion_solver_is_a_clear_error():
     with pytest.raises(AnyV2VError, match="use 'ddim' or 'second-order'"):
-        build_configs(None, {}, {"inversion": {"solver": "euler"}})
+        build(None, {}, {"inversion": {"solver": "euler"}})
 
 
 def test_toy_model_settings_keep_the_recipe_and_change_size_and_guidance():
@@ -101,5 +130,5 @@ def test_toy_model_settings_keep_the_recipe_and_change_size_and_guidance():
         PRESETS["reference"].inversion, PRESETS["reference"].injection, 50,
     )  # fmt: skip
     assert PRESETS["toy"] == for_toy_model(PRESETS["fast"])
-    edit, _ = build_configs("reference", {}, {"video": {"num_frames": 4}}, for_toy_model)
+    edit, _ = build("reference", {}, {"video": {"num_frames": 4}}, for_toy_model)
     assert edit.video.num_frames == 4 and edit.inversion.steps == 500  # flags still override the adaptation

@@ -1,29 +1,23 @@
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
 
-from anyv2v.config import InjectionConfig
-from anyv2v.injection import injection_timesteps
-from tests.helpers import NO_INJECTION, load_tiny_pipeline, tiny_config
-
-FIFTY = list(range(981, 0, -20))
-TEN = list(range(901, 0, -100))
+from anyv2v.config import InjectionConfig, VideoConfig
+from anyv2v.injection import injection_steps
+from tests.helpers import NO_INJECTION, load_tiny_pipeline, only, tiny_config
 
 
 def test_official_schedule_counts_the_skipped_first_step():
-    assert len(injection_timesteps(FIFTY, 0.2, start_step=1, count_skipped_steps=True)) == 9
-    assert injection_timesteps(TEN, 0.2, start_step=1, count_skipped_steps=True) == {801}
-    assert len(injection_timesteps(FIFTY, 0.5, start_step=1, count_skipped_steps=True)) == 24
+    assert len(injection_steps(50, 0.2, start_step=1, count_skipped_steps=True)) == 9
+    assert injection_steps(10, 0.2, start_step=1, count_skipped_steps=True) == {1}
+    assert len(injection_steps(50, 0.5, start_step=1, count_skipped_steps=True)) == 24
 
 
 def test_corrected_schedule_injects_the_full_fraction_of_sampled_steps():
-    steps = injection_timesteps(FIFTY, 0.2, start_step=1, count_skipped_steps=False)
-    assert steps == set(FIFTY[1:11])
-    assert injection_timesteps(TEN, 0.0, start_step=1, count_skipped_steps=False) == set()
+    assert injection_steps(50, 0.2, start_step=1, count_skipped_steps=False) == set(range(1, 11))
+    assert injection_steps(10, 0.0, start_step=1, count_skipped_steps=False) == set()
 
 
 @pytest.fixture
@@ -37,10 +31,10 @@ def run(pipe, source_frames, edited_frame, injection: InjectionConfig, **samplin
 
 
 def test_each_site_fires_exactly_on_its_scheduled_steps(pipe, source_frames, edited_frame):
-    run(pipe, source_frames, edited_frame, InjectionConfig(conv=0.2, spatial_attention=0.3, temporal_attention=0.5))
+    fractions = {"conv": 0.2, "spatial_attention": 0.3, "temporal_attention": 0.5}
+    run(pipe, source_frames, edited_frame, InjectionConfig(fractions=fractions))
     fired = pipe.stats.injections
-    timesteps = [901, 801, 701, 601, 501, 401, 301, 201, 101, 1]
-    expected = {"conv": timesteps[1:2], "spatial_attention": timesteps[1:3], "temporal_attention": timesteps[1:5]}
+    expected = {"conv": [1], "spatial_attention": [1, 2], "temporal_attention": [1, 2, 3, 4]}
     hooks_per_step = {"conv": 1, "spatial_attention": 16, "temporal_attention": 16}
     for kind, steps in expected.items():
         assert {t for k, t in fired if k == kind} == set(steps), kind
@@ -53,7 +47,7 @@ def test_each_site_fires_exactly_on_its_scheduled_steps(pipe, source_frames, edi
 @pytest.mark.parametrize("kind", ["conv", "spatial_attention", "temporal_attention"])
 def test_each_kind_of_injection_changes_the_result(pipe, source_frames, edited_frame, kind):
     without = run(pipe, source_frames, edited_frame, NO_INJECTION)
-    with_one = run(pipe, source_frames, edited_frame, dataclasses.replace(NO_INJECTION, **{kind: 0.5}))
+    with_one = run(pipe, source_frames, edited_frame, only(kind, 0.5))
     assert {k for k, _ in pipe.stats.injections} == {kind}
     assert np.abs(with_one - without).max() > 1e-3
 
@@ -88,9 +82,10 @@ def test_hooks_are_removed_when_sampling_fails(pipe, source_frames, edited_frame
 def _probe_inputs(pipe):
     generator = torch.Generator().manual_seed(1)
     backbone = pipe.backbone
-    latents = torch.randn(backbone.latent_shape(4, 32, 32), generator=generator)
+    video = VideoConfig(num_frames=4, fps=8.0, height=32, width=32)
+    latents = torch.randn(backbone.latent_shape(video), generator=generator)
     frame = backbone.encode_frame(_gray_frame(), sample=False, generator=None)
-    condition = backbone.condition(backbone.encode_text("probe"), frame, num_frames=4, fps=8.0)
+    condition = backbone.condition("probe", frame, video)
     return latents, torch.tensor(501), condition
 
 

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import shutil
 
 import pytest
 import torch
-from diffusers import DDIMInverseScheduler
 
+from anyv2v.cache import InversionCache
 from anyv2v.errors import AnyV2VError
-from anyv2v.inversion import INVERTERS, InversionCache
+from anyv2v.inversion import INVERTERS
+from anyv2v.noise import DiffusionProcess, FlowMatchingProcess
+from anyv2v.sampling import Denoiser, classifier_free_guidance
 from anyv2v.toy.model import I2VGENXL_SCHEDULER
 from tests.helpers import NO_INJECTION, load_tiny_pipeline, tiny_config
 
@@ -33,17 +36,22 @@ def test_inversion_then_sampling_reconstructs_the_source_better_with_more_steps(
     assert errors[2] < 0.5 * from_noise
 
 
-def test_inversion_stops_at_the_highest_timestep_sampling_needs(tiny_model, source_frames):
+def test_inversion_stops_at_the_highest_level_sampling_needs(tiny_model, source_frames):
     pipe = load_tiny_pipeline(tiny_model)
     inverted = pipe.invert(source_frames, config=tiny_config(steps=10, inversion_steps=100))
-    assert sorted(inverted) == [1, 101, 201, 301, 401, 501, 601, 701, 801]  # sampling starts at step 1
+    assert sorted(inverted) == list(range(1, 10))  # sampling-grid positions; sampling starts at step 1
     assert pipe.stats.unet_calls == 81  # inversion timesteps 1, 11, ..., 801
 
 
-def test_mismatched_inversion_and_sampling_steps_are_refused(tiny_model, source_frames, edited_frame):
+@pytest.mark.parametrize(("steps", "inversion_steps", "suggested"), [(25, 20, 25), (30, 300, 309)])
+def test_mismatched_step_counts_are_refused_with_a_count_that_works(
+    tiny_model, source_frames, edited_frame, steps, inversion_steps, suggested
+):
     pipe = load_tiny_pipeline(tiny_model)
-    with pytest.raises(AnyV2VError, match="multiple of 25"):
-        pipe.edit(source_frames, edited_frame, "x", config=tiny_config(steps=25, inversion_steps=20))
+    with pytest.raises(AnyV2VError, match=f"use {suggested} inversion steps") as refusal:
+        pipe.edit(source_frames, edited_frame, "x", config=tiny_config(steps=steps, inversion_steps=inversion_steps))
+    pipe.invert(source_frames, config=tiny_config(steps=steps, inversion_steps=suggested))  # the suggestion works
+    assert "\n" not in str(refusal.value)
 
 
 def test_cache_is_hit_on_the_second_run_with_identical_output(tiny_model, tmp_path, source_frames, edited_frame):
@@ -56,7 +64,7 @@ def test_cache_is_hit_on_the_second_run_with_identical_output(tiny_model, tmp_pa
 
     second = pipe.edit(source_frames, edited_frame, "a green square", config=config, output_type="np")
     assert pipe.stats.inversion_cache_hit
-    assert pipe.stats.unet_calls == first_calls - 17  # the 17 inversion calls (timesteps 1..801) are gone
+    assert pipe.stats.unet_calls == first_calls - 17  # the 17 inversion calls (clean level up to 801) are gone
     assert (first == second).all()
 
     other_video = [frame.rotate(90) for frame in source_frames]
@@ -69,8 +77,10 @@ def test_cache_files_are_written_atomically(tmp_path):
     cache = InversionCache(tmp_path)
     cache.save("key", {1: torch.ones(2), 51: torch.zeros(2)}, {"model": "m"})
     assert [p.name for p in tmp_path.iterdir()] == ["key.safetensors"]
-    assert cache.load("key", [1, 51], torch.device("cpu"))[51].sum() == 0
-    assert cache.load("key", [1, 101], torch.device("cpu")) is None
+    assert cache.load("key", [1, 51], (2,), torch.device("cpu"))[51].sum() == 0
+    assert cache.load("key", [1, 101], (2,), torch.device("cpu")) is None
+    with pytest.warns(UserWarning, match="another shape; recomputing"):
+        assert cache.load("key", [1], (3,), torch.device("cpu")) is None  # a miss, not an error
 
 
 def test_weights_saved_over_the_same_folder_do_not_hit_the_old_inversion(tiny_model, tmp_path, source_frames):
@@ -90,40 +100,61 @@ def test_weights_saved_over_the_same_folder_do_not_hit_the_old_inversion(tiny_mo
 
 
 class GaussianData:
-    """The exact v-prediction of data drawn from N(0, std²): the sampling ODE then has a closed-form solution,
-    x at level ᾱ = x_clean · √(ᾱ std² + 1 - ᾱ) / std, so an inversion's error can be measured exactly."""
+    """The exact prediction of data drawn from N(0, std²) under a noise process: the sampling ODE then has a
+    closed-form solution, x = x_clean · √(signal² std² + noise²) / std at any level, so an inversion's error can
+    be measured exactly. It reads the level it is told, as a real model does."""
 
-    def __init__(self, scheduler, std: float = 0.3):
-        self.alphas, self.std = scheduler.alphas_cumprod.double(), std
+    def __init__(self, process, grid, std: float = 0.3):
+        self.process, self.std = process, std
+        self.grid = grid
 
     def __call__(self, latents: torch.Tensor, timestep: torch.Tensor, condition) -> torch.Tensor:
-        alpha = self.alphas[int(timestep)]
-        eps = (1 - alpha).sqrt() * latents.double() / (alpha * self.std**2 + 1 - alpha)
-        clean = (latents.double() - (1 - alpha).sqrt() * eps) / alpha.sqrt()
-        return (alpha.sqrt() * eps - (1 - alpha).sqrt() * clean).to(latents.dtype)
+        level = min(self.grid, key=lambda level: abs(level.timestep - float(timestep)))  # told in float32
+        a, b, x = level.signal, level.noise, latents.double()
+        variance = a**2 * self.std**2 + b**2
+        clean, eps = a * self.std**2 * x / variance, b * x / variance
+        if isinstance(self.process, FlowMatchingProcess):
+            return (eps - clean).to(latents.dtype)
+        return (a * eps - b * clean).to(latents.dtype)  # v-prediction
 
-    def exact(self, clean: torch.Tensor, timestep: int) -> torch.Tensor:
-        alpha = self.alphas[timestep]
-        return clean * (alpha * self.std**2 + 1 - alpha).sqrt() / self.std
+    def exact(self, clean: torch.Tensor, level) -> torch.Tensor:
+        return clean * math.sqrt(level.signal**2 * self.std**2 + level.noise**2) / self.std
 
 
-def inversion_error(solver: str, steps: int, keep: int = 921) -> float:
-    scheduler = DDIMInverseScheduler.from_config(I2VGENXL_SCHEDULER)
-    scheduler.set_timesteps(steps)
-    model = GaussianData(scheduler)
+PROCESSES = {"diffusion (v)": DiffusionProcess(I2VGENXL_SCHEDULER), "flow matching": FlowMatchingProcess(shift=3.0)}
+
+
+def inversion_error(solver: str, steps: int, process_name: str = "diffusion (v)", noise: float = 0.9) -> float:
+    """Relative error of the inverted latent at the grid level nearest `noise` (a high level, near where
+    sampling starts)."""
+    process = PROCESSES[process_name]
+    grid = process.grid(steps)
+    keep = min(range(len(grid)), key=lambda i: abs(grid[i].noise / math.hypot(grid[i].signal, grid[i].noise) - noise))
+    model = GaussianData(process, grid)
+    denoiser = Denoiser(model, process, classifier_free_guidance)
     clean = torch.randn(1, 4, 2, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * model.std
-    inverted = INVERTERS[solver](model, scheduler, clean, None, 1.0, [keep], progress=lambda items, _: items)[keep]
-    exact = model.exact(clean, keep)
+    inverted = INVERTERS[solver](denoiser, clean, grid, None, 1.0, [keep], progress=lambda items, _: items)[keep]
+    exact = model.exact(clean, grid[keep])
     return ((inverted - exact).norm() / exact.norm()).item()
 
 
 def test_second_order_inversion_is_far_closer_to_the_exact_path_than_ddim_at_equal_steps():
-    ddim = {steps: inversion_error("ddim", steps) for steps in (25, 50, 500)}
-    second = {steps: inversion_error("second-order", steps) for steps in (25, 50)}
+    ddim = {steps: inversion_error("ddim", steps, noise=0.99) for steps in (25, 50, 500)}
+    second = {steps: inversion_error("second-order", steps, noise=0.99) for steps in (25, 50)}
     assert ddim[25] > ddim[50] > ddim[500]  # DDIM converges, slowly
-    assert second[50] < ddim[500]  # 50 second-order steps beat the reference's 500 DDIM steps
+    assert second[50] < 1.1 * ddim[500]  # 50 second-order steps come as close as the reference's 500 DDIM steps
+    assert second[50] < ddim[50] / 5
     assert second[25] / second[50] > 3  # halving the step cuts its error over 3x; DDIM's only halves
     assert ddim[25] / ddim[50] < 2.5
+
+
+def test_both_inverters_converge_on_a_flow_matching_process_too():
+    first = {steps: inversion_error("ddim", steps, "flow matching") for steps in (25, 50, 100)}
+    second = {steps: inversion_error("second-order", steps, "flow matching") for steps in (25, 50, 100)}
+    assert first[25] > first[50] > first[100]
+    assert first[50] / first[100] < 2.5  # first order: about 2x per halving
+    assert second[50] / second[100] > 3  # second order: about 4x per halving
+    assert second[50] < first[50] / 2
 
 
 def test_the_pipeline_inverts_with_the_configured_solver_and_caches_each_apart(tiny_model, tmp_path, source_frames):
@@ -137,9 +168,6 @@ def test_the_pipeline_inverts_with_the_configured_solver_and_caches_each_apart(t
     assert all(not torch.equal(by_ddim[t], by_second_order[t]) for t in by_ddim)
 
 
-def test_second_order_inversion_refuses_a_model_predicting_clean_samples():
-    scheduler = DDIMInverseScheduler.from_config({**I2VGENXL_SCHEDULER, "prediction_type": "sample"})
-    scheduler.set_timesteps(10)
-    with pytest.raises(AnyV2VError, match="epsilon or v-prediction"):
-        INVERTERS["second-order"](lambda x, t, c: x, scheduler, torch.zeros(1, 4, 1, 2, 2), None, 1.0, [101],
-                                  progress=lambda items, _: items)  # fmt: skip
+def test_a_model_predicting_clean_samples_is_refused_in_one_line():
+    with pytest.raises(AnyV2VError, match="use an epsilon or v model"):
+        DiffusionProcess({**I2VGENXL_SCHEDULER, "prediction_type": "sample"})

@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler
 from diffusers.models.unets import I2VGenXLUNet
-from transformers import CLIPImageProcessor
 
+from anyv2v.backbones.base import ImageNormalization
 from anyv2v.toy.model import (
     I2VGENXL_SCHEDULER,
     byte_level_tokenizer,
@@ -44,7 +44,7 @@ def tiny_components(scratch: Path) -> dict:
         "text_encoder": text_encoder(DIM, seed=1),
         "tokenizer": byte_level_tokenizer(scratch / "tokenizer-source"),
         "image_encoder": image_encoder(DIM, 32, seed=2),
-        "feature_extractor": CLIPImageProcessor(crop_size=32, size=32),
+        "feature_extractor": ImageNormalization.clip(32),
         "scheduler": DDIMScheduler(**I2VGENXL_SCHEDULER),
     }
 

@@ -1,7 +1,7 @@
 """AnyV2V: tuning-free video editing with image-to-video diffusion models (arXiv 2403.14468)."""
 
+from anyv2v.backbones import BACKBONES
 from anyv2v.config import (
-    PRESETS,
     EditConfig,
     InjectionConfig,
     InversionConfig,
@@ -16,7 +16,7 @@ from anyv2v.pipeline import AnyV2VPipeline
 __version__ = "0.1.0"
 
 __all__ = [
-    "PRESETS",
+    "BACKBONES",
     "AnyV2VError",
     "AnyV2VPipeline",
     "EditConfig",

@@ -7,7 +7,6 @@ Python API and config files share one source of truth for defaults.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,14 +19,6 @@ OFFICIAL_NEGATIVE_PROMPT = (
     "Distorted, discontinuous, Ugly, blurry, low resolution, motionless, static, disfigured, "
     "disconnected limbs, Ugly faces, incomplete arms"
 )
-
-# (up block index, layer index) pairs of the paper's injection sites.
-PAPER_CONV_SITES: tuple[tuple[int, int], ...] = ((1, 1),)
-PAPER_ATTENTION_SITES: tuple[tuple[int, int], ...] = (
-    (1, 1), (1, 2),
-    (2, 0), (2, 1), (2, 2),
-    (3, 0), (3, 1), (3, 2),
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,12 +36,8 @@ class VideoConfig:
         if self.fps <= 0:
             raise AnyV2VError(f"fps is {self.fps}: use a positive frame rate (--fps)")
         for name in ("height", "width"):
-            value = getattr(self, name)
-            if value <= 0 or value % 8:
-                raise AnyV2VError(
-                    f"{name} {value} is not a positive multiple of 8: use e.g. {max(8, round(value / 8) * 8)} "
-                    f"(--{name})"
-                )
+            if getattr(self, name) <= 0:
+                raise AnyV2VError(f"{name} is {getattr(self, name)}: use a positive size in pixels (--{name})")
 
 
 @dataclass(frozen=True)
@@ -88,25 +75,28 @@ class InversionConfig:
 
 @dataclass(frozen=True)
 class InjectionConfig:
-    """Which source-branch features replace the edit branches' features, and for what fraction of the steps."""
+    """Which source-branch features replace the edit branches' own, for what fraction of the sampling steps.
 
-    conv: float = 0.2
-    spatial_attention: float = 0.2
-    temporal_attention: float = 0.5
-    conv_sites: tuple[tuple[int, int], ...] = PAPER_CONV_SITES
-    attention_sites: tuple[tuple[int, int], ...] = PAPER_ATTENTION_SITES
+    The kinds are the backbone's (`anyv2v backbones` lists them); a kind left out of `fractions` or `sites`
+    takes the backbone's declared default.
+    """
+
+    fractions: dict[str, float] = field(default_factory=dict)  # kind -> fraction of the sampling steps
+    sites: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> module-name patterns
+    enabled: bool = True  # False: no injection at all (--no-injection)
     # The official code counts the skipped first sampling step among the injected ones (one step fewer).
     count_skipped_steps: bool = True
 
     def validate(self) -> None:
-        for name in ("conv", "spatial_attention", "temporal_attention"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise AnyV2VError(f"injection.{name} is {value}: use a fraction of the steps in [0, 1]")
-
-    @property
-    def enabled(self) -> bool:
-        return max(self.conv, self.spatial_attention, self.temporal_attention) > 0
+        for kind, value in self.fractions.items():
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise AnyV2VError(f"injection.{kind} is {value}: use a fraction of the steps in [0, 1]")
+        for kind, patterns in self.sites.items():
+            if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
+                raise AnyV2VError(
+                    f"injection.{kind}_sites is {patterns!r}: use a list of module names or patterns, "
+                    "e.g. ['up_blocks.1.resnets.1.conv2']"
+                )
 
 
 @dataclass(frozen=True)
@@ -148,10 +138,6 @@ class EditConfig:
             section.validate()
         return self
 
-    @property
-    def needs_inversion(self) -> bool:
-        return self.sampling.init == "inverted" or self.injection.enabled
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -160,7 +146,7 @@ class EditConfig:
 class RuntimeConfig:
     """Where and how the model runs; does not change the result beyond float precision."""
 
-    model: str = "ali-vilab/i2vgen-xl"
+    model: str | None = None  # hub id or local folder; default: the backbone's own default model
     backbone: str = "i2vgen-xl"
     variant: str | None = None  # e.g. "fp16" to download the hub's half-precision weights
     device: str | None = None  # default: cuda if available, else cpu
@@ -172,31 +158,6 @@ class RuntimeConfig:
     quiet: bool = False
 
 
-REFERENCE = EditConfig()
-
-# The default: the reference recipe with a tenth of the inversion steps, taken by the second-order solver, and
-# half the sampling steps, starting at the reference's first sampled timestep (961: timesteps[0] of 25 steps,
-# timesteps[1] of 50). Measured costs and scores against the reference: docs/bench/speed.md.
-FAST = dataclasses.replace(
-    REFERENCE,
-    inversion=dataclasses.replace(REFERENCE.inversion, steps=50, solver="second-order"),
-    sampling=dataclasses.replace(REFERENCE.sampling, steps=25, start_step=0),
-)
-
-
-def for_toy_model(config: EditConfig) -> EditConfig:
-    """A recipe at the toy model's size (anyv2v/toy), with the empty negative prompt it was trained with and
-    the milder guidance it takes; the step counts, injection and everything else stay the recipe's."""
-    return dataclasses.replace(
-        config,
-        video=VideoConfig(num_frames=8, fps=8.0, height=32, width=32),
-        sampling=dataclasses.replace(config.sampling, negative_prompt="", guidance_scale=3.0),
-    )
-
-
-DEFAULT_PRESET = "fast"
-PRESETS: dict[str, EditConfig] = {"reference": REFERENCE, "fast": FAST, "toy": for_toy_model(FAST)}
-
 SECTIONS: dict[str, type] = {
     "video": VideoConfig,
     "vae": VAEConfig,
@@ -205,13 +166,6 @@ SECTIONS: dict[str, type] = {
     "sampling": SamplingConfig,
     "runtime": RuntimeConfig,
 }
-
-
-def preset(name: str) -> EditConfig:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise AnyV2VError(f"unknown preset {name!r}: use one of {', '.join(sorted(PRESETS))}") from None
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -248,46 +202,58 @@ def _toml_loads(text: str) -> dict[str, Any]:
 
 def apply_overrides(config: Any, values: dict[str, Any], where: str) -> Any:
     """Return `config` with fields replaced by `values`; unknown fields are errors naming the known ones."""
-    known = {f.name: f for f in dataclasses.fields(config)}
-    changes = {}
-    for name, value in values.items():
+    if isinstance(config, InjectionConfig):
+        return _apply_injection_overrides(config, values)
+    known = {f.name for f in dataclasses.fields(config)}
+    for name in values:
         if name not in known:
             raise AnyV2VError(f"unknown option '{where}.{name}': known options are {', '.join(sorted(known))}")
-        if name.endswith("_sites") and value is not None:
-            value = tuple(tuple(int(i) for i in pair) for pair in value)
-        changes[name] = value
-    return dataclasses.replace(config, **changes)
+    return dataclasses.replace(config, **values)
+
+
+def _apply_injection_overrides(config: InjectionConfig, values: dict[str, Any]) -> InjectionConfig:
+    """Besides its fields, the injection section takes `KIND: fraction` and `KIND_sites: [patterns]` for the
+    backbone's kinds (checked against the backbone when it is known)."""
+    fields = {f.name for f in dataclasses.fields(config)}
+    fractions, sites = dict(config.fractions), dict(config.sites)
+    changes = {}
+    for name, value in values.items():
+        if name in fields:
+            changes[name] = value
+        elif name.endswith("_sites"):
+            sites[name.removesuffix("_sites")] = tuple(value) if isinstance(value, list) else value
+        else:
+            fractions[name] = value
+    return dataclasses.replace(config, **{"fractions": fractions, "sites": sites, **changes})
 
 
 def build_configs(
+    preset_of: Callable[[str, str | None], EditConfig],
     preset_name: str | None,
     file_data: dict[str, Any],
     overrides: dict[str, dict[str, Any]],
     adapt: Callable[[EditConfig], EditConfig] | None = None,
 ) -> tuple[EditConfig, RuntimeConfig]:
-    """Preset (passed through `adapt`, e.g. `for_toy_model`), then config file, then explicit overrides
-    (CLI flags), each layer replacing the last."""
+    """The runtime settings first (they pick the backbone), then the backbone's preset (`preset_of(backbone,
+    name)`, passed through `adapt`), then the config file, then explicit overrides (CLI flags), each layer
+    replacing the last."""
     file_data = dict(file_data)
-    name = preset_name or file_data.pop("preset", None) or DEFAULT_PRESET
+    name = preset_name or file_data.pop("preset", None)
     file_data.pop("preset", None)
-    edit = preset(name)
-    if adapt is not None:
-        edit = adapt(edit)
-    runtime = RuntimeConfig()
     for layer in (file_data, overrides):
         for section, values in layer.items():
             if section not in SECTIONS:
                 raise AnyV2VError(f"unknown config section '{section}': use {', '.join(SECTIONS)}")
             if not isinstance(values, dict):
                 raise AnyV2VError(f"config section '{section}' must be a mapping of options")
-            if section == "runtime":
-                runtime = apply_overrides(runtime, values, section)
-            else:
-                updated = apply_overrides(getattr(edit, section), values, section)
-                edit = dataclasses.replace(edit, **{section: updated})
+    runtime = RuntimeConfig()
+    for layer in (file_data, overrides):
+        runtime = apply_overrides(runtime, layer.get("runtime", {}), "runtime")
+    edit = preset_of(runtime.backbone, name)
+    if adapt is not None:
+        edit = adapt(edit)
+    for layer in (file_data, overrides):
+        for section, values in layer.items():
+            if section != "runtime":
+                edit = dataclasses.replace(edit, **{section: apply_overrides(getattr(edit, section), values, section)})
     return edit.validate(), runtime
-
-
-def config_fingerprint(*parts: Any) -> str:
-    """A stable text form of config values, for cache keys."""
-    return json.dumps(parts, sort_keys=True, default=str)

@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import torch
-from diffusers import DDIMInverseScheduler, DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
 from tqdm.auto import tqdm
 
-from anyv2v.backbones import Backbone, Condition, FrameEncoding, backbone_class
-from anyv2v.config import DEFAULT_PRESET, PRESETS, EditConfig
+from anyv2v.backbones import Backbone, Condition, backbone_class
+from anyv2v.cache import InversionCache, default_cache_dir, model_fingerprint
+from anyv2v.config import EditConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.injection import FeatureInjector, injection_schedule
-from anyv2v.inversion import INVERTERS, InversionCache, default_cache_dir, model_fingerprint
+from anyv2v.inversion import INVERTERS, closest_covering_steps, grid_positions
+from anyv2v.noise import NoiseLevel
 from anyv2v.profiling import StageCosts
-from anyv2v.sampling import SourceBranch, sample
+from anyv2v.runtime import resolve_device, resolve_dtype
+from anyv2v.sampling import Denoiser, SourceBranch, sample
 from anyv2v.video import fit_to_size
-
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 @dataclass
@@ -33,7 +32,7 @@ class RunStats:
 
     unet_calls: int = 0
     unet_batch_items: int = 0
-    injections: Counter = field(default_factory=Counter)  # (kind, timestep) -> hook calls that injected
+    injections: Counter = field(default_factory=Counter)  # (kind, sampling step) -> hook calls that injected
     inversion_cache_hit: bool = False
     costs: StageCosts = field(default_factory=StageCosts)  # seconds and peak memory per stage
 
@@ -49,12 +48,13 @@ class AnyV2VPipeline:
         progress: bool = True,
     ):
         self.backbone = backbone
-        self.config = (config or PRESETS[DEFAULT_PRESET]).validate()
+        self.config = self._checked(config or backbone.preset())
         self.model_id = model_id
         self.model_fingerprint = model_fingerprint(model_id)
         self.cache = cache
         self.progress = progress
         self.stats = RunStats()
+        self.denoiser = Denoiser(self._predict, backbone.process, backbone.guide)
 
     @classmethod
     def from_pretrained(
@@ -71,7 +71,7 @@ class AnyV2VPipeline:
         use_cache: bool = True,
         progress: bool = True,
     ) -> AnyV2VPipeline:
-        """Load a backbone from a hub id or a local diffusers-layout folder."""
+        """Load a backbone from a hub id or a local diffusers-layout folder (default: the backbone's model)."""
         kind = backbone_class(backbone)
         model = model or kind.default_model
         device = resolve_device(device)
@@ -83,13 +83,11 @@ class AnyV2VPipeline:
         return cls(loaded, config, model_id=model, cache=cache, progress=progress)
 
     def invert(self, source_frames: list[Image.Image], *, config: EditConfig | None = None) -> dict[int, torch.Tensor]:
-        """Inverted source latents by timestep, from the cache when an identical inversion was done before."""
-        config = (config or self.config).validate()
+        """Inverted source latents by position on the sampling grid, from the cache when an identical
+        inversion was done before."""
+        config = self._checked(config or self.config)
         self.stats = RunStats()
-        frames = self._prepare_frames(source_frames, config)
-        frame = self.backbone.encode_frame(frames[0], sample=False, generator=None)
-        condition = self._condition(config.inversion.prompt, frame, config)
-        return self._inverted_latents(frames, config, frame, condition, None)
+        return self._inverted_latents(self._prepare_frames(source_frames, config), config, None)
 
     def edit(
         self,
@@ -103,28 +101,29 @@ class AnyV2VPipeline:
         output_type: Literal["pil", "np", "latent"] = "pil",
     ) -> list[Image.Image] | np.ndarray | torch.Tensor:
         """The source video re-generated from the edited first frame, keeping the source's layout and motion."""
-        config = (config or self.config).validate()
+        config = self._checked(config or self.config)
         self.stats = RunStats()
+        backbone, sampling = self.backbone, config.sampling
         with self._stage("encode"):
             frames = self._prepare_frames(source_frames, config)
             condition = self._edit_condition(edited_first_frame, prompt, negative_prompt, config, generator)
-        scheduler, timesteps = self._sampling_schedule(config)
+        grid = backbone.process.grid(sampling.steps)
         first = self._first_step(config)
-        source = self._source_branch(frames, config, generator) if config.needs_inversion else None
-        if config.sampling.init == "inverted":
-            latents = source.latents[int(timesteps[first])]
+        fractions = backbone.injection_fractions(config.injection)
+        injecting = any(fractions.values())
+        source = self._source_branch(frames, config, generator) if sampling.init == "inverted" or injecting else None
+        if sampling.init == "inverted":
+            latents = source.latents[first]
         else:
-            video = config.video
-            shape = self.backbone.latent_shape(video.num_frames, video.height, video.width)
-            latents = randn_tensor(shape, generator=generator, device=self.backbone.device, dtype=self.backbone.dtype)
-            latents = latents * scheduler.init_noise_sigma
+            noise = randn_tensor(backbone.latent_shape(config.video), generator=generator, device=backbone.device,
+                                 dtype=backbone.dtype)  # fmt: skip
+            latents = noise * backbone.process.initial_scale(grid[0])
 
-        backbone, sampling = self.backbone, config.sampling
-        schedule = injection_schedule(config.injection, [int(t) for t in timesteps], first)
+        schedule = injection_schedule(fractions, sampling.steps, first, config.injection.count_skipped_steps)
         with self._stage("sampling"), FeatureInjector(backbone.injection_sites(config.injection), schedule) as injector:
             latents = sample(
-                self._predict, scheduler, latents, timesteps[first:], condition, sampling.guidance_scale,
-                source=source, injector=injector if config.injection.enabled else None,
+                self.denoiser, latents, grid, condition, sampling.guidance_scale, start=first,
+                source=source, injector=injector if injecting else None,
                 generator=generator, eta=sampling.eta, progress=self.progress_bar,
             )  # fmt: skip
         self.stats.injections = injector.fired
@@ -133,6 +132,11 @@ class AnyV2VPipeline:
         with self._stage("decode"):
             decoded = backbone.decode_video(latents, config.vae.decode_chunk_size, self.progress_bar).cpu().numpy()
         return decoded if output_type == "np" else to_pil_frames(decoded)
+
+    def _checked(self, config: EditConfig) -> EditConfig:
+        config.validate()
+        self.backbone.check(config)
+        return config
 
     def _edit_condition(
         self,
@@ -146,65 +150,77 @@ class AnyV2VPipeline:
         video, sampling = config.video, config.sampling
         edited = fit_to_size(edited_first_frame.convert("RGB"), (video.height, video.width))
         frame = self.backbone.encode_frame(edited, sample=config.vae.encode == "sample", generator=generator)
-        branches = [self._condition(prompt, frame, config)]
+        branches = [self.backbone.condition(prompt, frame, video)]
         if sampling.guidance_scale > 1:
             negative = sampling.negative_prompt if negative_prompt is None else negative_prompt
-            branches.insert(0, self._condition(negative, frame, config, drop_image=True))
+            branches.insert(0, self.backbone.condition(negative, frame, video, negative=True))
         return Condition.cat(branches)
+
+    def _source_condition(self, frames: list[Image.Image], config: EditConfig, generator, *, negative=False):
+        """The source branch's condition: its first frame and the inversion prompt (the negative one if asked).
+
+        Encoded afresh for each use: with `vae.encode = "sample"` the inversion and the source branch then draw
+        their own latent of the first frame, as the official code's two scripts do."""
+        frame = self.backbone.encode_frame(frames[0], sample=config.vae.encode == "sample", generator=generator)
+        prompt = config.sampling.negative_prompt if negative else config.inversion.prompt
+        return self.backbone.condition(prompt, frame, config.video, negative=negative)
 
     def _source_branch(
         self, frames: list[Image.Image], config: EditConfig, generator: torch.Generator | None
     ) -> SourceBranch:
         """The inverted source latents, and the conditions the source branch runs with (those of the inversion)."""
         with self._stage("encode"):
-            frame = self.backbone.encode_frame(frames[0], sample=config.vae.encode == "sample", generator=generator)
-            condition = self._condition(config.inversion.prompt, frame, config)
-        return SourceBranch(self._inverted_latents(frames, config, frame, condition, generator), condition)
-
-    def _condition(
-        self, prompt: str, frame: FrameEncoding, config: EditConfig, *, drop_image: bool = False
-    ) -> Condition:
-        video = config.video
-        text = self.backbone.encode_text(prompt)
-        return self.backbone.condition(text, frame, video.num_frames, video.fps, drop_image=drop_image)
+            condition = self._source_condition(frames, config, generator)
+        return SourceBranch(self._inverted_latents(frames, config, generator), condition)
 
     def _inverted_latents(
-        self,
-        frames: list[Image.Image],
-        config: EditConfig,
-        source_frame: FrameEncoding,
-        source_condition: Condition,
-        generator: torch.Generator | None,
+        self, frames: list[Image.Image], config: EditConfig, generator: torch.Generator | None
     ) -> dict[int, torch.Tensor]:
-        """Inverted with the source branch's own condition (plus a negative branch if the inversion is guided)."""
-        _, timesteps = self._sampling_schedule(config)
-        keep = [int(t) for t in timesteps[self._first_step(config) :]]
-        inverse = DDIMInverseScheduler.from_config(self.backbone.scheduler_config)
-        inverse.set_timesteps(config.inversion.steps, device=self.backbone.device)
-        check_timesteps_match(keep, [int(t) for t in inverse.timesteps], config)
+        """By sampling-grid position; inverted on the inversion's own grid with the source branch's condition
+        (plus a negative branch if the inversion is guided)."""
+        process = self.backbone.process
+        needed = list(range(self._first_step(config), config.sampling.steps))
+        grid = process.grid(config.inversion.steps)
+        on_grid = self._inversion_positions(process.grid(config.sampling.steps), grid, config)
+        positions = dict(zip(needed, on_grid, strict=True))
 
         cache_key = self._cache_key(frames, config)
         if cache_key is not None:
-            cached = self.cache.load(cache_key, keep, self.backbone.device)
+            shape = self.backbone.latent_shape(config.video)
+            cached = self.cache.load(cache_key, positions.values(), shape, self.backbone.device)
             if cached is not None:
                 self.stats.inversion_cache_hit = True
-                return cached
+                return {j: cached[i] for j, i in positions.items()}
 
-        sample_latents = config.vae.encode == "sample"
         with self._stage("encode"):
-            latents = self.backbone.encode_video(frames, sample=sample_latents, generator=generator)
-            branches = [source_condition]
+            latents = self.backbone.encode_video(frames, sample=config.vae.encode == "sample", generator=generator)
+            branches = [self._source_condition(frames, config, generator)]
             if config.inversion.guidance_scale > 1:
-                negative = self._condition(config.sampling.negative_prompt, source_frame, config, drop_image=True)
-                branches.insert(0, negative)
+                branches.insert(0, self._source_condition(frames, config, generator, negative=True))
         with self._stage("inversion"):
             inverted = INVERTERS[config.inversion.solver](
-                self._predict, inverse, latents, Condition.cat(branches), config.inversion.guidance_scale, keep,
-                progress=self.progress_bar,
+                self.denoiser, latents, grid, Condition.cat(branches), config.inversion.guidance_scale,
+                set(positions.values()), progress=self.progress_bar,
             )  # fmt: skip
         if cache_key is not None:
             self.cache.save(cache_key, inverted, {"model": self.model_id, "config": config.to_dict()})
-        return inverted
+        return {j: inverted[i] for j, i in positions.items()}
+
+    def _inversion_positions(
+        self, sampling_grid: list[NoiseLevel], inversion_grid: list[NoiseLevel], config: EditConfig
+    ) -> list[int]:
+        """Where the sampler's levels sit on the inversion grid; every one it starts from or injects at must."""
+        needed = sampling_grid[self._first_step(config) : config.sampling.steps]
+        positions = grid_positions(needed, inversion_grid)
+        if None in positions:
+            steps = config.sampling.steps
+            suggestion = closest_covering_steps(needed, self.backbone.process.grid, config.inversion.steps)
+            fix = f"use {suggestion} inversion steps" if suggestion else "change the sampling steps"
+            raise AnyV2VError(
+                f"the {config.inversion.steps}-step inversion grid does not hold every level the {steps} sampling "
+                f"steps start from: {fix} (--inversion-steps)"
+            )
+        return positions
 
     def _cache_key(self, frames: list[Image.Image], config: EditConfig) -> str | None:
         """None when caching is off, or when sampled VAE latents make the inversion depend on the RNG."""
@@ -222,11 +238,6 @@ class AnyV2VPipeline:
             guided_negative=config.sampling.negative_prompt if config.inversion.guidance_scale > 1 else None,
             dtype=str(self.backbone.dtype),
         )
-
-    def _sampling_schedule(self, config: EditConfig) -> tuple[DDIMScheduler, torch.Tensor]:
-        scheduler = DDIMScheduler.from_config(self.backbone.scheduler_config)
-        scheduler.set_timesteps(config.sampling.steps, device=self.backbone.device)
-        return scheduler, scheduler.timesteps
 
     @staticmethod
     def _first_step(config: EditConfig) -> int:
@@ -252,43 +263,6 @@ class AnyV2VPipeline:
 
     def progress_bar(self, iterable, description: str):
         return tqdm(iterable, desc=description, disable=not self.progress, leave=False)
-
-
-def check_timesteps_match(needed: list[int], inversion: list[int], config: EditConfig) -> None:
-    """The sampler looks inverted latents up by timestep, so each one it needs must be an inversion step."""
-    missing = sorted(set(needed) - set(inversion), reverse=True)
-    if missing:
-        steps = config.sampling.steps
-        raise AnyV2VError(
-            f"{config.inversion.steps} inversion steps do not reach sampling timesteps {missing[:3]} of "
-            f"{steps} sampling steps: use an inversion step count that is a multiple of {steps} (e.g. {steps * 10})"
-        )
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise AnyV2VError(f"unknown device {device!r}: use cpu, cuda or cuda:N") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise AnyV2VError("CUDA is not available here: use --device cpu (or install a CUDA build of torch)")
-    return resolved
-
-
-def resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torch.dtype:
-    """Half precision on GPUs by default; on the CPU, float32, since half precision is slow or unsupported."""
-    if isinstance(dtype, str):
-        if dtype not in DTYPES:
-            raise AnyV2VError(f"unknown dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-        dtype = DTYPES[dtype]
-    if dtype is None:
-        return torch.float16 if device.type == "cuda" else torch.float32
-    if device.type == "cpu" and dtype != torch.float32:
-        warnings.warn(f"{dtype} is not supported well on the CPU: using float32 instead", stacklevel=3)
-        return torch.float32
-    return dtype
 
 
 def to_pil_frames(video: np.ndarray) -> list[Image.Image]:

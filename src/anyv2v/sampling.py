@@ -1,57 +1,86 @@
-"""AnyV2V's sampling loop: DDIM from the inverted source, a source branch feeding injected features."""
+"""AnyV2V's sampler: from the inverted source down the backbone's noise grid, a source branch feeding features."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 
 from anyv2v.backbones.base import Condition, Progress
 from anyv2v.injection import FeatureInjector
+from anyv2v.noise import NoiseLevel, NoiseProcess, Prediction, step
 
 Predict = Callable[[torch.Tensor, torch.Tensor, Condition], torch.Tensor]
+Guide = Callable[[torch.Tensor, float], torch.Tensor]
+
+
+@dataclass
+class Denoiser:
+    """A backbone's model as the algorithms see it: latents at a noise level in, a guided `Prediction` out."""
+
+    predict: Predict  # raw output for a batch of branches
+    process: NoiseProcess
+    guide: Guide  # negative and conditional halves of a raw output -> one guided output
+
+    def __call__(
+        self,
+        latents: torch.Tensor,
+        level: NoiseLevel,
+        condition: Condition,
+        guidance_scale: float,
+        *,
+        told: NoiseLevel | None = None,
+        lead: torch.Tensor | None = None,
+    ) -> Prediction:
+        """`told` is the level the model is told, when it differs (the official inversion's quirk); `lead`
+        is a branch run first whose output is discarded (the source branch, there only for its features)."""
+        branches = [latents] * branch_count(guidance_scale)
+        if lead is not None:
+            branches.insert(0, lead)
+        timestep = torch.tensor((told or level).timestep, device=latents.device)
+        output = self.predict(self.process.model_input(torch.cat(branches), level), timestep, condition)
+        if lead is not None:
+            output = output[lead.shape[0] :]
+        return self.process.split(self.guide(output, guidance_scale), latents, level)
 
 
 @dataclass
 class SourceBranch:
-    """The source video's inverted latents by timestep, and the conditions they were inverted with."""
+    """The source video's inverted latents by position on the sampling grid, and their conditions."""
 
     latents: dict[int, torch.Tensor]
     condition: Condition
 
 
 def sample(
-    predict: Predict,
-    scheduler,
+    model: Denoiser,
     latents: torch.Tensor,
-    timesteps: Sequence[torch.Tensor],
+    grid: Sequence[NoiseLevel],
     condition: Condition,
     guidance_scale: float,
     *,
+    start: int = 0,
     source: SourceBranch | None = None,
     injector: FeatureInjector | None = None,
     generator: torch.Generator | None = None,
     eta: float = 0.0,
     progress: Progress,
 ) -> torch.Tensor:
-    """Denoise `latents` over `timesteps`; `condition` holds [negative, edit] branches, or [edit] unguided.
+    """Walk `latents` from grid[start] down to grid[-1]; `condition` holds [negative, edit] branches, or [edit].
 
-    On injection steps the batch becomes [source, (negative,) edit], the source branch running on its own
-    inverted latent of the same timestep; its prediction is discarded, only its features are used.
+    On injection steps the source branch runs first in the batch, on its own inverted latent of the same
+    level; its output is discarded, only its features are used.
     """
     with_source = type(condition).cat([source.condition, condition]) if source is not None else None
-    for t in progress(timesteps, "sampling"):
-        branches, cond = [latents] * branch_count(guidance_scale), condition
-        injecting = injector is not None and injector.injects_at(int(t))
+    for i in progress(range(start, len(grid) - 1), "sampling"):
+        injecting = injector is not None and injector.injects_at(i)
         if injecting:
-            branches, cond = [source.latents[int(t)], *branches], with_source
-        with injector.at(int(t), groups=len(branches)) if injecting else nullcontext():
-            output = predict(scheduler.scale_model_input(torch.cat(branches), t), t, cond)
-        if injecting:
-            output = output[output.shape[0] // len(branches) :]
-        latents = step_frames(scheduler, guide(output, guidance_scale), t, latents, eta=eta, generator=generator)
+            with injector.at(i, groups=1 + branch_count(guidance_scale)):
+                prediction = model(latents, grid[i], with_source, guidance_scale, lead=source.latents[i])
+        else:
+            prediction = model(latents, grid[i], condition, guidance_scale)
+        latents = step(prediction, grid[i], grid[i + 1], eta=eta, generator=generator)
     return latents
 
 
@@ -60,25 +89,8 @@ def branch_count(guidance_scale: float) -> int:
     return 2 if guidance_scale > 1 else 1
 
 
-def guide(output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
+def classifier_free_guidance(output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
     if guidance_scale <= 1:
         return output
     negative, positive = output.chunk(2)
     return negative + guidance_scale * (positive - negative)
-
-
-def step_frames(
-    scheduler, model_output: torch.Tensor, t: torch.Tensor, latents: torch.Tensor, **kwargs
-) -> torch.Tensor:
-    """Scheduler step with frames folded into the batch, as diffusers' video pipelines do.
-
-    The result is made contiguous so that latents fresh from inversion and latents read back from the cache
-    take the same kernels, and give bit-identical edits.
-    """
-    batch, channels, frames, height, width = latents.shape
-
-    def fold(x: torch.Tensor) -> torch.Tensor:
-        return x.permute(0, 2, 1, 3, 4).reshape(batch * frames, channels, height, width)
-
-    stepped = scheduler.step(fold(model_output), t, fold(latents), **kwargs).prev_sample
-    return stepped.reshape(batch, frames, channels, height, width).permute(0, 2, 1, 3, 4).contiguous()

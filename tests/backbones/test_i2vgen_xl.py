@@ -84,20 +84,21 @@ def test_injection_sites_are_the_papers(tiny_model):
     pipe = load_tiny_pipeline(tiny_model)
     sites = pipe.backbone.injection_sites(tiny_config().injection)
     unet = pipe.backbone.unet
-    assert sites.conv == [unet.up_blocks[1].resnets[1].conv2]
-    assert len(sites.spatial_attention) == len(sites.temporal_attention) == 16  # 8 layers x (query, key)
-    assert unet.up_blocks[3].attentions[2].transformer_blocks[0].attn1.to_k in sites.spatial_attention
-    assert unet.up_blocks[1].temp_attentions[1].transformer_blocks[0].attn1.to_q in sites.temporal_attention
+    assert sites["conv"] == [unet.up_blocks[1].resnets[1].conv2]
+    assert len(sites["spatial_attention"]) == len(sites["temporal_attention"]) == 16  # 8 layers x (query, key)
+    assert unet.up_blocks[3].attentions[2].transformer_blocks[0].attn1.to_k in sites["spatial_attention"]
+    assert unet.up_blocks[1].temp_attentions[1].transformer_blocks[0].attn1.to_q in sites["temporal_attention"]
+    assert unet.up_blocks[1].attentions[0].transformer_blocks[0].attn1.to_q not in sites["spatial_attention"]
     values = {block.attn1.to_v for layer in unet.up_blocks[1].attentions for block in layer.transformer_blocks}
-    assert not values & set(sites.spatial_attention)
+    assert not values & set(sites["spatial_attention"])
 
 
 def test_a_missing_injection_site_is_a_clear_error(tiny_model):
     import dataclasses
 
     pipe = load_tiny_pipeline(tiny_model)
-    config = dataclasses.replace(tiny_config().injection, conv_sites=((1, 7),))
-    with pytest.raises(AnyV2VError, match=r"up_blocks\[1\].resnets\[7\] does not exist"):
+    config = dataclasses.replace(tiny_config().injection, sites={"conv": ("up_blocks.1.resnets.7.conv2",)})
+    with pytest.raises(AnyV2VError, match=r"'up_blocks.1.resnets.7.conv2' \(conv\) matches no module of the unet"):
         pipe.backbone.injection_sites(config)
 
 

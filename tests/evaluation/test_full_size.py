@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from anyv2v.backbones import I2VGenXL
 from anyv2v.cli import main
-from anyv2v.config import PRESETS
 from anyv2v.evaluation import full_size
 from anyv2v.evaluation.speed import STAGES, summarize_speed, time_presets
 from anyv2v.pipeline import AnyV2VPipeline
@@ -41,14 +41,14 @@ def test_a_random_model_of_an_architecture_runs_the_pipeline():
     assert len(frames) == 3 and frames[0].size == (24, 16)
     assert not np.array_equal(np.asarray(frames[0]), np.asarray(frames[1]))  # it moves
     pipe = AnyV2VPipeline(backbone, progress=False)
-    output = pipe.edit(frames[:2], frames[0], "a prompt", config=_small(PRESETS["fast"]), output_type="np")
+    output = pipe.edit(frames[:2], frames[0], "a prompt", config=_small(I2VGenXL.presets["fast"]), output_type="np")
     assert output.shape == (2, 16, 16, 3) and np.isfinite(output).all()
 
 
 def test_time_presets_measures_each_preset_from_a_fresh_inversion():
     backbone = full_size.random_i2vgen_xl(TINY, dtype=torch.float32, device=torch.device("cpu"))
     pipe = AnyV2VPipeline(backbone, progress=False, cache=None)
-    presets = {"reference": _small(PRESETS["reference"], 40), "fast": _small(PRESETS["fast"], 20)}
+    presets = {"reference": _small(I2VGenXL.presets["reference"], 40), "fast": _small(I2VGenXL.presets["fast"], 20)}
     rows = time_presets(pipe, presets)
     assert [r["preset"] for r in rows] == ["reference", "fast"]
     assert all(not r["inversion_cache_hit"] and r["seconds"]["inversion"] > 0 for r in rows)

@@ -21,5 +21,5 @@ def test_shipped_model_loads_through_from_pretrained_with_the_real_classes():
     assert isinstance(backbone.unet, I2VGenXLUNet) and isinstance(backbone.vae, AutoencoderKL)
     assert isinstance(backbone.text_encoder, CLIPTextModel)
     assert isinstance(backbone.image_encoder, CLIPVisionModelWithProjection)
-    assert backbone.scheduler_config["prediction_type"] == "v_prediction"
-    assert backbone.scheduler_config["rescale_betas_zero_snr"]
+    assert backbone.scheduler["prediction_type"] == "v_prediction"
+    assert backbone.scheduler["rescale_betas_zero_snr"]

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from anyv2v.backbones.i2vgen_xl import I2VGenXL
 from anyv2v.toy.model import toy_components
-from anyv2v.toy.train import TrainConfig, refine_decoder, train_unet, train_vae
+from anyv2v.toy.train import TrainConfig, refine_decoder, toy_backbone, train_unet, train_vae
 
 
 def quiet(message: str) -> None:
@@ -22,11 +21,7 @@ def test_a_few_training_steps_lower_both_losses(tmp_path):
     vae_losses = train_vae(components["vae"], config, quiet)
     assert np.mean(vae_losses[-5:]) < 0.7 * np.mean(vae_losses[:5])
 
-    backbone = I2VGenXL(
-        **{k: v for k, v in components.items() if k != "scheduler"},
-        scheduler_config=components["scheduler"].config,
-        device=torch.device("cpu"),
-    )
+    backbone = toy_backbone(components, torch.device("cpu"))
     ema, unet_losses = train_unet(backbone, config, quiet)
     assert np.mean(unet_losses[-10:]) < 0.8 * np.mean(unet_losses[:5])
     assert not any(p.requires_grad for p in ema.parameters())

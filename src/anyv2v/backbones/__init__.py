@@ -1,6 +1,6 @@
 """Image-to-video models, one module each; `BACKBONES` maps CLI names to them."""
 
-from anyv2v.backbones.base import Backbone, Condition, FrameEncoding, InjectionSites
+from anyv2v.backbones.base import Backbone, Condition, FrameEncoding, InjectionKind
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
 from anyv2v.errors import AnyV2VError
 
@@ -14,4 +14,4 @@ def backbone_class(name: str) -> type[Backbone]:
         raise AnyV2VError(f"unknown backbone {name!r}: use one of {', '.join(sorted(BACKBONES))}") from None
 
 
-__all__ = ["BACKBONES", "Backbone", "Condition", "FrameEncoding", "I2VGenXL", "InjectionSites", "backbone_class"]
+__all__ = ["BACKBONES", "Backbone", "Condition", "FrameEncoding", "I2VGenXL", "InjectionKind", "backbone_class"]

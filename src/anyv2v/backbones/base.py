@@ -1,24 +1,31 @@
-"""What AnyV2V needs from an image-to-video model: one subclass per backbone.
+"""What AnyV2V needs from an image-to-video model: one subclass per backbone, mostly declarations.
 
-The sampling, inversion and injection code only talks to this interface, so a new backbone (ConsistI2V,
-SEINE, a DiT model) is one new module that encodes its conditions, predicts, and names its injection sites.
+A backbone declares its components (class per subfolder), default model, noise process, latent layout,
+injection kinds (module-name patterns and default fractions), size and frame rules, and presets; it
+implements encoding, conditioning and one model call. The inverters, the sampler, the injector, the cache,
+the pipeline and the CLI read the declaration and never name a model family.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
-from anyv2v.config import InjectionConfig
+from anyv2v.config import EditConfig, InjectionConfig, VideoConfig
 from anyv2v.errors import AnyV2VError
+from anyv2v.noise import NoiseProcess
+from anyv2v.runtime import check_model_folder, looks_like_path
 
 Progress = Callable[[Iterable, str], Iterable]
 
@@ -43,19 +50,13 @@ class FrameEncoding:
 
 
 @dataclass(frozen=True)
-class InjectionSites:
-    """Modules whose outputs carry the features AnyV2V copies from the source branch."""
+class InjectionKind:
+    """One kind of source-branch feature that replaces the edit branches' own."""
 
-    conv: list[nn.Module]
-    spatial_attention: list[nn.Module]  # query and key projections of spatial self-attention
-    temporal_attention: list[nn.Module]  # query and key projections of temporal self-attention
-
-    def by_kind(self) -> dict[str, list[nn.Module]]:
-        return {
-            "conv": self.conv,
-            "spatial_attention": self.spatial_attention,
-            "temporal_attention": self.temporal_attention,
-        }
+    sites: tuple[str, ...]  # names of the denoiser's modules whose outputs are copied (fnmatch patterns)
+    fraction: float  # default fraction of the sampling steps it is injected on
+    help: str
+    flag: str  # the CLI flag is --FLAG-injection
 
 
 class Backbone(ABC):
@@ -63,37 +64,117 @@ class Backbone(ABC):
 
     name: ClassVar[str]
     default_model: ClassVar[str]
-    required_subfolders: ClassVar[tuple[str, ...]]
+    components: ClassVar[dict[str, type]]  # subfolder -> class, torch modules in the order a run uses them
+    denoiser: ClassVar[str]  # the component that predicts, and whose modules the injection sites name
+    latent_layout: ClassVar[str]  # e.g. "BCFHW": what `encode_video`, `predict` and `decode_video` exchange
+    injection_kinds: ClassVar[dict[str, InjectionKind]]
+    presets: ClassVar[dict[str, EditConfig]]
+    default_preset: ClassVar[str]
 
-    scheduler_config: dict
+    process: NoiseProcess
     device: torch.device
     dtype: torch.dtype
 
     @classmethod
-    @abstractmethod
     def from_pretrained(
         cls, model: str, *, dtype: torch.dtype, device: torch.device, variant: str | None = None
     ) -> Backbone:
-        """Load from a hub id or a local folder in diffusers layout, the same code path for both."""
+        """Load every declared component from a hub id or a local diffusers-layout folder (one code path)."""
+        if looks_like_path(model):
+            model = str(Path(model).expanduser())
+            check_model_folder(Path(model), tuple(cls.components))
+        try:
+            parts = {
+                subfolder: load_component(kind, model, subfolder, dtype=dtype, variant=variant)
+                for subfolder, kind in cls.components.items()
+            }
+        except (OSError, ValueError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise AnyV2VError(
+                f"could not load {cls.name} from '{model}' ({reason}): check the hub id or pass a local folder "
+                "in diffusers layout"
+            ) from None
+        for part in parts.values():
+            if isinstance(part, nn.Module):
+                part.to(device).eval().requires_grad_(False)
+        return cls(**parts, device=device)
 
+    @classmethod
+    def preset(cls, name: str | None = None) -> EditConfig:
+        name = name or cls.default_preset
+        try:
+            return cls.presets[name]
+        except KeyError:
+            raise AnyV2VError(
+                f"backbone {cls.name} has no preset {name!r}: use one of {', '.join(sorted(cls.presets))}"
+            ) from None
+
+    @classmethod
+    def check(cls, config: EditConfig) -> None:
+        """Refuse, in one line, settings this backbone cannot run: unknown injection kinds, sizes, frames."""
+        unknown = (set(config.injection.fractions) | set(config.injection.sites)) - set(cls.injection_kinds)
+        if unknown:
+            raise AnyV2VError(
+                f"backbone {cls.name} has no injection kind {', '.join(sorted(unknown))}: "
+                f"its kinds are {', '.join(cls.injection_kinds)}"
+            )
+        cls.check_video(config.video)
+
+    @classmethod
     @abstractmethod
-    def encode_text(self, prompt: str) -> torch.Tensor: ...
+    def check_video(cls, video: VideoConfig) -> None:
+        """The backbone's own frame-count and size rules (VideoConfig checks the universal ones)."""
+
+    @classmethod
+    def injection_fractions(cls, config: InjectionConfig) -> dict[str, float]:
+        """Every kind's fraction of the sampling steps: the config's where it names one, else the default."""
+        if not config.enabled:
+            return dict.fromkeys(cls.injection_kinds, 0.0)
+        return {kind: config.fractions.get(kind, declared.fraction) for kind, declared in cls.injection_kinds.items()}
+
+    def injection_sites(self, config: InjectionConfig) -> dict[str, list[nn.Module]]:
+        """The modules each kind hooks: the config's patterns where it gives some, else the declared ones."""
+        named = list(self.denoiser_module.named_modules())
+        sites = {}
+        for kind, declared in self.injection_kinds.items():
+            patterns = config.sites.get(kind, declared.sites)
+            for pattern in patterns:
+                if not any(fnmatchcase(name, pattern) for name, _ in named):
+                    raise AnyV2VError(
+                        f"injection site '{pattern}' ({kind}) matches no module of the {self.denoiser}: "
+                        f"fix injection.{kind}_sites (module names as in {self.denoiser}.named_modules())"
+                    )
+            sites[kind] = [module for name, module in named if any(fnmatchcase(name, p) for p in patterns)]
+        return sites
+
+    @property
+    def denoiser_module(self) -> nn.Module:
+        return getattr(self, self.denoiser)
+
+    def models(self) -> list[nn.Module]:
+        """The torch modules, in the order a run uses them (for offloading)."""
+        return [getattr(self, name) for name in self.components if isinstance(getattr(self, name), nn.Module)]
 
     @abstractmethod
     def encode_frame(self, frame: Image.Image, *, sample: bool, generator: torch.Generator | None) -> FrameEncoding:
         """Encode a conditioning frame once; several branches reuse it."""
 
     @abstractmethod
-    def condition(
-        self, text: torch.Tensor, frame: FrameEncoding, num_frames: int, fps: float, *, drop_image: bool = False
-    ) -> Condition:
-        """Conditions for one branch; `drop_image` zeroes the image embedding as the negative branch needs."""
+    def condition(self, prompt: str, frame: FrameEncoding, video: VideoConfig, *, negative: bool = False) -> Condition:
+        """Conditions for one branch; `negative` builds the branch classifier-free guidance contrasts with."""
+
+    def guide(self, output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
+        """Combine the negative and conditional halves of a batch of raw outputs (one scale for all frames)."""
+        if guidance_scale <= 1:
+            return output
+        negative, positive = output.chunk(2)
+        return negative + guidance_scale * (positive - negative)
 
     @abstractmethod
     def encode_video(
         self, frames: list[Image.Image], *, sample: bool, generator: torch.Generator | None
     ) -> torch.Tensor:
-        """Latents of a clip, shaped as the model's `predict` takes them."""
+        """Latents of a clip, in `latent_layout`."""
 
     @abstractmethod
     def decode_video(self, latents: torch.Tensor, chunk_size: int, progress: Progress) -> torch.Tensor:
@@ -101,17 +182,16 @@ class Backbone(ABC):
 
     @abstractmethod
     def predict(self, latents: torch.Tensor, timestep: torch.Tensor, condition: Condition) -> torch.Tensor:
-        """The model output (epsilon or v, as the scheduler config says) for a batch of branches."""
+        """The raw model output for a batch of branches; `process.split` reads it."""
 
     @abstractmethod
-    def injection_sites(self, config: InjectionConfig) -> InjectionSites: ...
+    def latent_sizes(self, video: VideoConfig) -> dict[str, int]:
+        """The latent's channels, frames, height and width ("C", "F", "H", "W") for a video of this size."""
 
-    @abstractmethod
-    def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, ...]: ...
-
-    @abstractmethod
-    def models(self) -> list[nn.Module]:
-        """The torch modules, in the order a run uses them (for offloading)."""
+    def latent_shape(self, video: VideoConfig) -> tuple[int, ...]:
+        """The shape of one video's latents, axes ordered as `latent_layout` says."""
+        sizes = {"B": 1, **self.latent_sizes(video)}
+        return tuple(sizes[axis] for axis in self.latent_layout)
 
     def enable_cpu_offload(self) -> None:
         """Keep weights on the CPU and move each model to the GPU only while it runs."""
@@ -126,17 +206,73 @@ class Backbone(ABC):
         torch.cuda.empty_cache()  # give back the memory the weights held, to this process's other users too
 
 
-def check_model_folder(path: Path, subfolders: tuple[str, ...]) -> None:
-    """Fail early, naming every missing part, instead of deep inside a loader."""
-    if not path.is_dir():
-        raise AnyV2VError(f"model folder '{path}' not found: pass a hub id or a folder in diffusers layout")
-    missing = [name for name in ("model_index.json", *subfolders) if not (path / name).exists()]
-    if missing:
-        raise AnyV2VError(
-            f"model folder '{path}' is incomplete (missing {', '.join(missing)}): "
-            "save the full pipeline with save_pretrained or download it again"
-        )
+class ImageNormalization:
+    """A CLIP image processor's settings (center square, resize, normalize), read from its
+    `preprocessor_config.json` without transformers' image-processor classes, whose backend choice prints a
+    torchvision notice on every load."""
+
+    def __init__(self, size: tuple[int, int], mean: list[float], std: list[float]):
+        self.size, self.mean, self.std = size, mean, std
+
+    @classmethod
+    def clip(cls, size: int) -> ImageNormalization:
+        """OpenAI CLIP's normalization at a square input size (what CLIPImageProcessor defaults to)."""
+        from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
+        return cls((size, size), list(OPENAI_CLIP_MEAN), list(OPENAI_CLIP_STD))
+
+    @classmethod
+    def from_pretrained(cls, model: str, *, subfolder: str) -> ImageNormalization:
+        from huggingface_hub import hf_hub_download
+
+        local = Path(model, subfolder, "preprocessor_config.json")
+        path = local if local.is_file() else hf_hub_download(model, "preprocessor_config.json", subfolder=subfolder)
+        settings = json.loads(Path(path).read_text())
+        crop = settings.get("crop_size", 224)
+        size = (crop["width"], crop["height"]) if isinstance(crop, dict) else (crop, crop)
+        return cls(size, settings["image_mean"], settings["image_std"])
+
+    def save_pretrained(self, folder: Path) -> None:
+        """The same `preprocessor_config.json` transformers' CLIPImageProcessor writes and reads."""
+        width, height = self.size
+        settings = {
+            "crop_size": {"height": height, "width": width}, "do_center_crop": True, "do_convert_rgb": True,
+            "do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": self.mean,
+            "image_processor_type": "CLIPImageProcessor", "image_std": self.std, "resample": 3,
+            "rescale_factor": 1 / 255, "size": {"shortest_edge": min(width, height)},
+        }  # fmt: skip
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "preprocessor_config.json").write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
+
+    def __call__(self, frame: Image.Image) -> torch.Tensor:
+        """(1, 3, height, width): the frame's central square at the encoder's input size, normalized."""
+        side = min(frame.size)
+        left, top = (frame.width - side) // 2, (frame.height - side) // 2
+        square = frame.crop((left, top, left + side, top + side)).resize(self.size, Image.BILINEAR)
+        pixels = torch.from_numpy(np.asarray(square.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)
+        mean, std = torch.tensor(self.mean).view(3, 1, 1), torch.tensor(self.std).view(3, 1, 1)
+        return ((pixels - mean) / std).unsqueeze(0)
 
 
-def looks_like_path(model: str) -> bool:
-    return Path(model).expanduser().exists() or model.startswith((".", "/", "~")) or model.count("/") > 1
+def load_component(kind: type, model: str, subfolder: str, *, dtype: torch.dtype, variant: str | None):
+    """One component as its library loads it: weights as safetensors in `dtype`, schedulers as their config."""
+    import transformers
+    from diffusers import ModelMixin, SchedulerMixin
+
+    if issubclass(kind, ModelMixin):
+        kwargs = {"torch_dtype": dtype, "variant": variant, "use_safetensors": True}
+        return kind.from_pretrained(model, subfolder=subfolder, **kwargs)
+    if issubclass(kind, transformers.PreTrainedModel):
+        kwargs = {transformers_dtype_kwarg(): dtype, "variant": variant, "use_safetensors": True}
+        return kind.from_pretrained(model, subfolder=subfolder, **kwargs)
+    if issubclass(kind, SchedulerMixin):
+        return kind.load_config(model, subfolder=subfolder)
+    return kind.from_pretrained(model, subfolder=subfolder)
+
+
+def transformers_dtype_kwarg() -> str:
+    """transformers renamed `torch_dtype` to `dtype` in 4.56; support both sides of the rename."""
+    import transformers
+    from packaging.version import Version
+
+    return "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"

@@ -1,34 +1,64 @@
-"""I2VGenXL (ali-vilab/i2vgen-xl) built from diffusers' own components.
+"""I2VGen-XL (ali-vilab/i2vgen-xl), built from diffusers' own components: the paper's main backbone.
 
 diffusers keeps I2VGenXLPipeline only as deprecated, so conditioning is encoded here the way that pipeline
-encodes it (the equivalence test holds us to it), and the sampling loop lives in `anyv2v.sampling`.
+encodes it (the equivalence test holds us to it); sampling and inversion are the generic ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
-import transformers
 from diffusers import AutoencoderKL, DDIMScheduler
 from diffusers.models.unets import I2VGenXLUNet
-from packaging.version import Version
 from PIL import Image
-from transformers import CLIPImageProcessor, CLIPTextModel, CLIPTokenizer, CLIPVisionModelWithProjection
+from transformers import CLIPTextModel, CLIPTokenizer, CLIPVisionModelWithProjection
 
-from anyv2v.backbones.base import (
-    Backbone,
-    Condition,
-    FrameEncoding,
-    InjectionSites,
-    Progress,
-    check_model_folder,
-    looks_like_path,
-)
-from anyv2v.config import InjectionConfig
+from anyv2v.backbones.base import Backbone, Condition, FrameEncoding, ImageNormalization, InjectionKind, Progress
+from anyv2v.config import EditConfig, VideoConfig
 from anyv2v.errors import AnyV2VError
+from anyv2v.noise import DiffusionProcess
+
+# The paper's sites: ResNet 1 of up block 1; self-attention layers 1-2 of up block 1 and 0-2 of up blocks 2-3.
+_PAPER_ATTENTION_LAYERS = ("up_blocks.1.{kind}.[12]", "up_blocks.[23].{kind}.[012]")
+
+
+def _query_key_sites(kind: str) -> tuple[str, ...]:
+    return tuple(f"{layer.format(kind=kind)}.transformer_blocks.*.attn1.to_[qk]" for layer in _PAPER_ATTENTION_LAYERS)
+
+
+INJECTION_KINDS = {
+    "conv": InjectionKind(("up_blocks.1.resnets.1.conv2",), 0.2, "decoder ResNet features (second conv)", "conv"),
+    "spatial_attention": InjectionKind(
+        _query_key_sites("attentions"), 0.2, "spatial self-attention queries and keys", "spatial"
+    ),
+    "temporal_attention": InjectionKind(
+        _query_key_sites("temp_attentions"), 0.5, "temporal self-attention queries and keys", "temporal"
+    ),
+}
+
+REFERENCE = EditConfig()  # the config defaults are the official recipe (../shared/official-recipe.md)
+
+# The default: the reference recipe with a tenth of the inversion steps, taken by the second-order solver, and
+# half the sampling steps, starting at the reference's first sampled timestep (961: timesteps[0] of 25 steps,
+# timesteps[1] of 50). Measured costs and scores against the reference: docs/bench/speed.md.
+FAST = dataclasses.replace(
+    REFERENCE,
+    inversion=dataclasses.replace(REFERENCE.inversion, steps=50, solver="second-order"),
+    sampling=dataclasses.replace(REFERENCE.sampling, steps=25, start_step=0),
+)
+
+
+def for_toy_model(config: EditConfig) -> EditConfig:
+    """A recipe at the toy model's size (anyv2v/toy), with the empty negative prompt it was trained with and
+    the milder guidance it takes; the step counts, injection and everything else stay the recipe's."""
+    return dataclasses.replace(
+        config,
+        video=VideoConfig(num_frames=8, fps=8.0, height=32, width=32),
+        sampling=dataclasses.replace(config.sampling, negative_prompt="", guidance_scale=3.0),
+    )
 
 
 @dataclass
@@ -42,9 +72,20 @@ class I2VGenXLCondition(Condition):
 class I2VGenXL(Backbone):
     name = "i2vgen-xl"
     default_model = "ali-vilab/i2vgen-xl"
-    required_subfolders = (
-        "unet", "vae", "text_encoder", "tokenizer", "image_encoder", "feature_extractor", "scheduler",
-    )  # fmt: skip
+    components = {
+        "text_encoder": CLIPTextModel,
+        "image_encoder": CLIPVisionModelWithProjection,
+        "unet": I2VGenXLUNet,
+        "vae": AutoencoderKL,
+        "tokenizer": CLIPTokenizer,
+        "feature_extractor": ImageNormalization,
+        "scheduler": DDIMScheduler,
+    }
+    denoiser = "unet"
+    latent_layout = "BCFHW"
+    injection_kinds = INJECTION_KINDS
+    presets = {"reference": REFERENCE, "fast": FAST, "toy": for_toy_model(FAST)}
+    default_preset = "fast"
     clip_skip = 1  # the penultimate text layer, as the model was trained
 
     def __init__(
@@ -54,51 +95,28 @@ class I2VGenXL(Backbone):
         text_encoder: CLIPTextModel,
         tokenizer: CLIPTokenizer,
         image_encoder: CLIPVisionModelWithProjection,
-        feature_extractor: CLIPImageProcessor,
-        scheduler_config: dict,
+        feature_extractor: ImageNormalization,
+        scheduler: dict,
         device: torch.device,
     ):
         self.unet, self.vae = unet, vae
         self.text_encoder, self.tokenizer = text_encoder, tokenizer
         self.image_encoder, self.feature_extractor = image_encoder, feature_extractor
-        self.scheduler_config = dict(scheduler_config)
+        self.scheduler = dict(scheduler)
+        self.process = DiffusionProcess(self.scheduler)
         self.device = device
         self.dtype = unet.dtype
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
 
     @classmethod
-    def from_pretrained(
-        cls, model: str, *, dtype: torch.dtype, device: torch.device, variant: str | None = None
-    ) -> I2VGenXL:
-        if looks_like_path(model):
-            model = str(Path(model).expanduser())
-            check_model_folder(Path(model), cls.required_subfolders)
-        try:
-            diffusers_kwargs = {"torch_dtype": dtype, "variant": variant, "use_safetensors": True}
-            transformers_kwargs = {_transformers_dtype_kwarg(): dtype, "variant": variant, "use_safetensors": True}
-            parts = {
-                "unet": I2VGenXLUNet.from_pretrained(model, subfolder="unet", **diffusers_kwargs),
-                "vae": AutoencoderKL.from_pretrained(model, subfolder="vae", **diffusers_kwargs),
-                "text_encoder": CLIPTextModel.from_pretrained(model, subfolder="text_encoder", **transformers_kwargs),
-                "image_encoder": CLIPVisionModelWithProjection.from_pretrained(
-                    model, subfolder="image_encoder", **transformers_kwargs
-                ),
-                "tokenizer": CLIPTokenizer.from_pretrained(model, subfolder="tokenizer"),
-                "feature_extractor": CLIPImageProcessor.from_pretrained(model, subfolder="feature_extractor"),
-                "scheduler_config": DDIMScheduler.load_config(model, subfolder="scheduler"),
-            }
-        except (OSError, ValueError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise AnyV2VError(
-                f"could not load I2VGenXL from '{model}' ({reason}): check the hub id or pass a local folder "
-                "in diffusers layout"
-            ) from None
-        for module in (parts["unet"], parts["vae"], parts["text_encoder"], parts["image_encoder"]):
-            module.to(device).eval().requires_grad_(False)
-        return cls(**parts, device=device)
-
-    def models(self) -> list[torch.nn.Module]:
-        return [self.text_encoder, self.image_encoder, self.unet, self.vae]
+    def check_video(cls, video: VideoConfig) -> None:
+        for name in ("height", "width"):
+            value = getattr(video, name)
+            if value % 8:
+                raise AnyV2VError(
+                    f"{name} {value} is not a multiple of 8, which {cls.name} needs: use "
+                    f"{max(8, round(value / 8) * 8)} (--{name})"
+                )
 
     @torch.no_grad()
     def encode_text(self, prompt: str) -> torch.Tensor:
@@ -126,14 +144,14 @@ class I2VGenXL(Backbone):
         )
 
     def condition(
-        self, text: torch.Tensor, frame: FrameEncoding, num_frames: int, fps: float, *, drop_image: bool = False
+        self, prompt: str, frame: FrameEncoding, video: VideoConfig, *, negative: bool = False
     ) -> I2VGenXLCondition:
-        embedding = torch.zeros_like(frame.embedding) if drop_image else frame.embedding
+        """The negative branch has the negative prompt and a zeroed image embedding, as I2VGenXLPipeline."""
         return I2VGenXLCondition(
-            text=text,
-            image_embeddings=embedding,
-            image_latents=_with_position_ramp(frame.latent, num_frames),
-            fps=torch.tensor([fps], device=self.device),
+            text=self.encode_text(prompt),
+            image_embeddings=torch.zeros_like(frame.embedding) if negative else frame.embedding,
+            image_latents=_with_position_ramp(frame.latent, video.num_frames),
+            fps=torch.tensor([video.fps], device=self.device),
         )
 
     @torch.no_grad()
@@ -170,47 +188,14 @@ class I2VGenXL(Backbone):
             return_dict=False,
         )[0]
 
-    def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, ...]:
+    def latent_sizes(self, video: VideoConfig) -> dict[str, int]:
         factor = self.vae_scale_factor
-        return (1, self.unet.config.in_channels, num_frames, height // factor, width // factor)
-
-    def injection_sites(self, config: InjectionConfig) -> InjectionSites:
-        """ResNet second convolutions, and q/k projections of spatial and temporal self-attention."""
-        return InjectionSites(
-            conv=[self._up_block_layer(block, "resnets", layer).conv2 for block, layer in config.conv_sites],
-            spatial_attention=self._query_key_projections(config.attention_sites, "attentions"),
-            temporal_attention=self._query_key_projections(config.attention_sites, "temp_attentions"),
-        )
-
-    def _query_key_projections(self, sites: tuple[tuple[int, int], ...], kind: str) -> list[torch.nn.Module]:
-        return [
-            projection
-            for block, layer in sites
-            for transformer_block in self._up_block_layer(block, kind, layer).transformer_blocks
-            for projection in (transformer_block.attn1.to_q, transformer_block.attn1.to_k)
-        ]
-
-    def _up_block_layer(self, block: int, kind: str, layer: int) -> torch.nn.Module:
-        try:
-            return getattr(self.unet.up_blocks[block], kind)[layer]
-        except (IndexError, AttributeError, TypeError):
-            raise AnyV2VError(
-                f"injection site up_blocks[{block}].{kind}[{layer}] does not exist in this UNet: "
-                "fix injection.conv_sites / injection.attention_sites"
-            ) from None
+        return {"C": self.unet.config.in_channels, "F": video.num_frames, "H": video.height // factor,
+                "W": video.width // factor}  # fmt: skip
 
     def _embed_image(self, frame: Image.Image) -> torch.Tensor:
         """CLIP image embedding of the frame's central square, at the image encoder's input size."""
-        crop = self.feature_extractor.crop_size
-        side = min(frame.size)
-        left, top = (frame.width - side) // 2, (frame.height - side) // 2
-        square = frame.crop((left, top, left + side, top + side)).resize(
-            (crop["width"], crop["height"]), Image.BILINEAR
-        )
-        pixels = torch.from_numpy(np.asarray(square.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)
-        mean = torch.tensor(self.feature_extractor.image_mean).view(3, 1, 1)
-        std = torch.tensor(self.feature_extractor.image_std).view(3, 1, 1)
-        pixels = ((pixels - mean) / std).unsqueeze(0).to(self.device, self.image_encoder.dtype)
+        pixels = self.feature_extractor(frame).to(self.device, self.image_encoder.dtype)
         return self.image_encoder(pixels).image_embeds.unsqueeze(1).to(self.dtype)
 
     def _encode_pixels(self, pixels: torch.Tensor, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
@@ -229,8 +214,3 @@ def _with_position_ramp(first_latent: torch.Tensor, num_frames: int) -> torch.Te
     """I2VGenXL's image latents: the first frame's latent, then constant maps rising to 1 over the frames."""
     ramp = [torch.ones_like(first_latent) * ((i + 1) / (num_frames - 1)) for i in range(num_frames - 1)]
     return torch.cat([first_latent, *ramp], dim=2)
-
-
-def _transformers_dtype_kwarg() -> str:
-    """transformers renamed `torch_dtype` to `dtype` in 4.56; support both sides of the rename."""
-    return "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"

@@ -15,11 +15,11 @@ from typing import Any
 from diffusers import DiffusionPipeline, EDMEulerScheduler, StableDiffusionXLInstructPix2PixPipeline
 from PIL import Image
 
-from anyv2v.backbones.base import looks_like_path
 from anyv2v.editors.base import EditRequest
 from anyv2v.editors.diffusers_base import load_pipeline, loading_errors
 from anyv2v.editors.instruct_pix2pix import InstructPix2PixEditor, InstructPix2PixOptions
 from anyv2v.errors import AnyV2VError
+from anyv2v.runtime import looks_like_path
 
 # The sampler CosXL was trained for, as Stability's reference workflow and diffusers' CosXL example set it.
 COSXL_SCHEDULER = {

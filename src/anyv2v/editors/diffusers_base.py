@@ -15,10 +15,9 @@ import torch
 from diffusers import DiffusionPipeline
 from PIL import Image
 
-from anyv2v.backbones.base import check_model_folder, looks_like_path
 from anyv2v.editors.base import Editor, EditorOptions, EditRequest
 from anyv2v.errors import AnyV2VError
-from anyv2v.pipeline import resolve_device, resolve_dtype
+from anyv2v.runtime import check_model_folder, looks_like_path, resolve_device, resolve_dtype
 
 
 @dataclass(frozen=True)

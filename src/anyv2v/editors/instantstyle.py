@@ -15,10 +15,10 @@ from diffusers import DiffusionPipeline, StableDiffusionXLImg2ImgPipeline
 from PIL import Image
 from transformers import CLIPVisionModelWithProjection
 
-from anyv2v.backbones.base import looks_like_path
 from anyv2v.editors.base import EditRequest
 from anyv2v.editors.diffusers_base import DiffusersEditor, DiffusersOptions, load_pipeline, loading_errors
 from anyv2v.errors import AnyV2VError
+from anyv2v.runtime import looks_like_path
 
 
 @dataclass(frozen=True)

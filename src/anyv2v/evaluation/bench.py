@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from anyv2v.backbones import Backbone
 from anyv2v.config import EditConfig
+from anyv2v.errors import AnyV2VError
 from anyv2v.evaluation.metrics import carried, psnr, ssim, temporal_error
 from anyv2v.pipeline import AnyV2VPipeline
+from anyv2v.runtime import atomic_output
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, to_images
-from anyv2v.video import atomic_output
 
 Variant = Callable[[EditConfig], EditConfig]
 METRICS = ("psnr", "carried", "carried_first", "ssim", "temporal_error")
@@ -36,23 +38,25 @@ METRIC_TITLES = {
 METRIC_DIGITS = {"psnr": 2, "carried": 2, "carried_first": 2, "ssim": 3, "temporal_error": 4}
 
 
-def _injection(config: EditConfig, **fractions: float) -> EditConfig:
-    return dataclasses.replace(config, injection=dataclasses.replace(config.injection, **fractions))
+def _injection(config: EditConfig, sites: dict[str, tuple[str, ...]] | None = None, **fractions: float) -> EditConfig:
+    injection = config.injection
+    changed = dataclasses.replace(
+        injection, fractions={**injection.fractions, **fractions}, sites={**injection.sites, **(sites or {})}
+    )
+    return dataclasses.replace(config, injection=changed)
 
 
 def _sampling(config: EditConfig, **fields: object) -> EditConfig:
     return dataclasses.replace(config, sampling=dataclasses.replace(config.sampling, **fields))
 
 
-NO_INJECTION = {"conv": 0.0, "spatial_attention": 0.0, "temporal_attention": 0.0}
-EVERY_STEP = {"conv": 1.0, "spatial_attention": 1.0, "temporal_attention": 1.0}
-# conv2 of every ResNet of up blocks 1-3, not just the paper's one (layers_per_block 2 gives 3 ResNets a block).
-EVERY_DECODER_RESNET = tuple((block, layer) for block in (1, 2, 3) for layer in range(3))
+def _no_injection(config: EditConfig) -> EditConfig:
+    return dataclasses.replace(config, injection=dataclasses.replace(config.injection, enabled=False))
 
 
 def plain_i2v(config: EditConfig) -> EditConfig:
     """Image-to-video from the edited frame alone: noise start, no injection."""
-    return _injection(_sampling(config, init="noise"), **NO_INJECTION)
+    return _no_injection(_sampling(config, init="noise"))
 
 
 def paste_first_frame_edit(source: np.ndarray, edited_first: np.ndarray) -> np.ndarray:
@@ -69,18 +73,34 @@ TRIVIAL_BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 PLAIN_I2V_BASELINE = "baseline: plain I2V from the edited frame"
 BASELINES = (*TRIVIAL_BASELINES, PLAIN_I2V_BASELINE)
 
-VARIANTS: dict[str, Variant] = {
-    "full AnyV2V": lambda c: c,
-    "noise start, injection": lambda c: _sampling(c, init="noise"),
-    "inversion, no injection": lambda c: _injection(c, **NO_INJECTION),
-    "full - conv": lambda c: _injection(c, conv=0.0),
-    "full - spatial": lambda c: _injection(c, spatial_attention=0.0),
-    "full - temporal": lambda c: _injection(c, temporal_attention=0.0),
-    "temporal 0.2": lambda c: _injection(c, temporal_attention=0.2),
-    "temporal 0.8": lambda c: _injection(c, temporal_attention=0.8),
-    "every kind, every step": lambda c: _injection(c, **EVERY_STEP),
-    "conv at every decoder ResNet, 0.5": lambda c: _injection(c, conv=0.5, conv_sites=EVERY_DECODER_RESNET),
+# Ablations that only make sense on one backbone's architecture, beside the ones every backbone gets.
+BACKBONE_VARIANTS: dict[str, dict[str, Variant]] = {
+    "i2vgen-xl": {
+        "temporal 0.2": lambda c: _injection(c, temporal_attention=0.2),
+        "temporal 0.8": lambda c: _injection(c, temporal_attention=0.8),
+        # conv2 of every ResNet of up blocks 1-3, not just the paper's one
+        "conv at every decoder ResNet, 0.5": lambda c: _injection(
+            c, sites={"conv": ("up_blocks.[123].resnets.*.conv2",)}, conv=0.5
+        ),
+    },
 }
+
+
+def variants(backbone: type[Backbone]) -> dict[str, Variant]:
+    """The ablations for a backbone: each derived from its injection kinds, then its own extras."""
+    kinds = backbone.injection_kinds
+    return {
+        "full AnyV2V": lambda c: c,
+        "noise start, injection": lambda c: _sampling(c, init="noise"),
+        "inversion, no injection": _no_injection,
+        **{f"full - {name}": _without(name) for name in kinds},
+        **BACKBONE_VARIANTS.get(backbone.name, {}),
+        "every kind, every step": lambda c: _injection(c, **dict.fromkeys(kinds, 1.0)),
+    }
+
+
+def _without(kind: str) -> Variant:
+    return lambda config: _injection(config, **{kind: 0.0})
 
 
 def run_bench(
@@ -89,17 +109,23 @@ def run_bench(
     *,
     clips: int = 20,
     edits: Sequence[str] = EDITS,
-    variants: Sequence[str] = tuple(VARIANTS),
+    variant_names: Sequence[str] | None = None,
     seed: int = 0,
     progress: Callable = lambda items, description: items,
 ) -> list[dict]:
-    """One row per (baseline or variant, edit, clip) with its metrics against the ground truth."""
+    """One row per (baseline or variant, edit, clip) with its metrics against the ground truth; the variants
+    are the backbone's (`variants`), all of them unless named."""
+    ablations = variants(type(pipe.backbone))
+    names = list(ablations) if variant_names is None else list(variant_names)
+    unknown = [name for name in names if name not in ablations]
+    if unknown:
+        raise AnyV2VError(f"unknown bench variant {unknown[0]!r}: use one of {', '.join(map(repr, ablations))}")
     jobs = [(s, e) for s in HELDOUT_SEEDS[:clips] for e in edits]
     rows = []
     for clip_seed, edit in progress(jobs, "bench"):
         rows += baseline_rows(pipe, config, clip_seed, edit, seed)
-        for variant in variants:
-            result, source, truth = edit_synthetic_clip(pipe, VARIANTS[variant](config), clip_seed, edit, seed)
+        for variant in names:
+            result, source, truth = edit_synthetic_clip(pipe, ablations[variant](config), clip_seed, edit, seed)
             rows.append({"variant": variant, **scores(result, source, truth, edit, clip_seed), **_items(pipe)})
     return rows
 
@@ -154,7 +180,7 @@ def model_quality(pipe: AnyV2VPipeline, config: EditConfig, *, clips: int = 20, 
     """
     video = config.video
     steps = config.inversion.steps  # sampling retraces the inversion's own timesteps
-    reconstruct = _injection(_sampling(config, guidance_scale=1.0, start_step=0, steps=steps), **NO_INJECTION)
+    reconstruct = _no_injection(_sampling(config, guidance_scale=1.0, start_step=0, steps=steps))
     scores: dict[str, list[float]] = {"vae": [], "i2v": [], "reconstruction": []}
     for clip_seed in progress(list(HELDOUT_SEEDS[:clips]), "quality"):
         source = clip_pair(clip_seed, EDITS[0], size=video.height, num_frames=video.num_frames)[0]

@@ -18,13 +18,13 @@ from diffusers import AutoencoderKL
 from diffusers.models.unets import I2VGenXLUNet
 from PIL import Image
 from transformers import (
-    CLIPImageProcessor,
     CLIPTextConfig,
     CLIPTextModel,
     CLIPVisionConfig,
     CLIPVisionModelWithProjection,
 )
 
+from anyv2v.backbones.base import ImageNormalization
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
 from anyv2v.toy.model import BYTE_TOKEN_IDS, I2VGENXL_SCHEDULER, TOKENS, byte_level_tokenizer
 
@@ -92,8 +92,8 @@ def random_i2vgen_xl(architecture: Architecture, *, dtype: torch.dtype, device: 
     return I2VGenXL(
         **parts,
         tokenizer=tokenizer,
-        feature_extractor=CLIPImageProcessor(crop_size=image_size, size=image_size),
-        scheduler_config=I2VGENXL_SCHEDULER,
+        feature_extractor=ImageNormalization.clip(image_size),
+        scheduler=I2VGENXL_SCHEDULER,
         device=device,
     )
 

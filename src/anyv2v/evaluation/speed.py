@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from PIL import ImageOps
 
+from anyv2v.cache import InversionCache
 from anyv2v.config import EditConfig
 from anyv2v.evaluation.bench import baseline_rows, edit_synthetic_clip, mean_std, plus_minus, scores, table_row
 from anyv2v.evaluation.full_size import moving_pattern
-from anyv2v.inversion import InversionCache
 from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
 

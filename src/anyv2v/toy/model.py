@@ -16,13 +16,14 @@ from diffusers.models.unets import I2VGenXLUNet
 from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers import (
-    CLIPImageProcessor,
     CLIPTextConfig,
     CLIPTextModel,
     CLIPTokenizer,
     CLIPVisionConfig,
     CLIPVisionModelWithProjection,
 )
+
+from anyv2v.backbones.base import ImageNormalization
 
 SHIPPED_MODEL = Path(__file__).parent / "weights"
 
@@ -118,7 +119,7 @@ def toy_components(scratch: Path, seed: int = 0) -> dict:
         "text_encoder": text_encoder(EMBED_DIM, seed + 2),
         "tokenizer": byte_level_tokenizer(scratch / "tokenizer-source"),
         "image_encoder": image_encoder(EMBED_DIM, FRAME_SIZE, seed + 3),
-        "feature_extractor": CLIPImageProcessor(crop_size=FRAME_SIZE, size=FRAME_SIZE),
+        "feature_extractor": ImageNormalization.clip(FRAME_SIZE),
         "scheduler": DDIMScheduler(**I2VGENXL_SCHEDULER),
     }
 
@@ -129,7 +130,8 @@ def save_diffusers_layout(components: dict, folder: Path) -> Path:
     index = {"_class_name": "I2VGenXLPipeline", "_diffusers_version": diffusers.__version__}
     for name, component in components.items():
         library = "diffusers" if type(component).__module__.startswith("diffusers") else "transformers"
-        index[name] = [library, type(component).__name__]
+        kind = "CLIPImageProcessor" if isinstance(component, ImageNormalization) else type(component).__name__
+        index[name] = [library, kind]
         if isinstance(component, torch.nn.Module):
             component.save_pretrained(folder / name, safe_serialization=True)
         else:

@@ -33,10 +33,11 @@ from diffusers import DDIMScheduler
 
 from anyv2v.backbones.base import Condition
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
+from anyv2v.config import VideoConfig
 from anyv2v.errors import AnyV2VError
+from anyv2v.runtime import atomic_output
 from anyv2v.toy.model import FRAME_SIZE, save_diffusers_layout, toy_components
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, Scene, edit_scene, random_scene, render, render_frame, to_images
-from anyv2v.video import atomic_output
 
 FRAMES, FPS = 8, 8.0
 EDITED_SHARE = 0.5  # of training scenes that are an edited twin
@@ -212,21 +213,18 @@ def train_unet(
     ema = copy.deepcopy(unet).requires_grad_(False)
     unet.train().requires_grad_(True)
     warmup = min(100, config.unet_steps // 10)
-    scheduler = DDIMScheduler.from_config(backbone.scheduler_config)
-    empty_text = backbone.encode_text("")
+    scheduler = DDIMScheduler.from_config(backbone.scheduler)
     losses = run_stage(
-        "unet", config.unet_steps, lambda step: _unet_loss(backbone, scheduler, empty_text, config, step), unet,
+        "unet", config.unet_steps, lambda step: _unet_loss(backbone, scheduler, config, step), unet,
         list(unet.parameters()), config.unet_lr, config, log, checkpoints, warmup=warmup, ema=ema,
     )  # fmt: skip
     unet.eval().requires_grad_(False)
     return ema.eval(), losses
 
 
-def _unet_loss(
-    backbone: I2VGenXL, scheduler: DDIMScheduler, text: torch.Tensor, config: TrainConfig, step: int
-) -> torch.Tensor:
+def _unet_loss(backbone: I2VGenXL, scheduler: DDIMScheduler, config: TrainConfig, step: int) -> torch.Tensor:
     rng, generator = step_random(config.seed, "unet", step)
-    latents, condition = clip_batch(backbone, training_clips(rng, config.unet_batch), text)
+    latents, condition = clip_batch(backbone, training_clips(rng, config.unet_batch))
     batch = len(latents)
     drop = torch.rand(batch, generator=generator) < config.image_dropout
     condition.image_embeddings[drop.to(backbone.device)] = 0
@@ -257,14 +255,15 @@ def frame_weighted_mse(prediction: torch.Tensor, target: torch.Tensor, first_fra
 
 
 @torch.no_grad()
-def clip_batch(backbone: I2VGenXL, clips: list[np.ndarray], text: torch.Tensor) -> tuple[torch.Tensor, Condition]:
-    """Latents and conditions of a batch of clips, encoded exactly as AnyV2V encodes them at inference."""
+def clip_batch(backbone: I2VGenXL, clips: list[np.ndarray]) -> tuple[torch.Tensor, Condition]:
+    """Latents and conditions (the empty prompt) of a batch of clips, encoded exactly as AnyV2V encodes them."""
     latents, conditions = [], []
     for clip in clips:
         frames = to_images(clip)
+        video = VideoConfig(num_frames=len(frames), fps=FPS, height=FRAME_SIZE, width=FRAME_SIZE)
         latents.append(backbone.encode_video(frames, sample=False, generator=None))
         first = backbone.encode_frame(frames[0], sample=False, generator=None)
-        conditions.append(backbone.condition(text, first, len(frames), FPS))
+        conditions.append(backbone.condition("", first, video))
     return torch.cat(latents), Condition.cat(conditions)
 
 
@@ -291,6 +290,11 @@ def cosine_schedule(optimizer, steps: int, warmup: int = 0):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def toy_backbone(components: dict, device: torch.device) -> I2VGenXL:
+    """The backbone around freshly built toy components, as `from_pretrained` would give them once saved."""
+    return I2VGenXL(**{**components, "scheduler": components["scheduler"].config}, device=device)
+
+
 def checkpoint_folder(output: Path) -> Path:
     return output.with_name(f"{output.name}.checkpoints")
 
@@ -307,11 +311,7 @@ def train_toy(output: Path, config: TrainConfig = TrainConfig(), log: Callable[[
     for name in ("unet", "vae", "text_encoder", "image_encoder"):
         components[name].to(device)
     train_vae(components["vae"], config, log, checkpoints)
-    backbone = I2VGenXL(
-        **{k: v for k, v in components.items() if k != "scheduler"},
-        scheduler_config=components["scheduler"].config,
-        device=device,
-    )
+    backbone = toy_backbone(components, device)
     components["vae"].register_to_config(scaling_factor=latent_scaling_factor(backbone, config.seed))
     log(f"vae scaling factor {components['vae'].config.scaling_factor:.4f}")
     components["unet"], _ = train_unet(backbone, config, log, checkpoints)

@@ -1,0 +1,43 @@
+"""The `anyv2v` command line, one module per command group; flags map onto the config dataclasses' fields and
+editor flags onto the chosen editor's options."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Sequence
+
+import torch
+
+from anyv2v.cli import edit, info, toy
+from anyv2v.cli.options import OneLineParser
+from anyv2v.errors import AnyV2VError
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="anyv2v", description="Tuning-free video editing with image-to-video models.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    for group in (edit, info, toy):
+        group.add_parsers(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.invocation = " ".join(["anyv2v", *argv])
+    try:
+        with warnings.catch_warnings():  # --quiet silences warnings for this command only
+            args.run(args)
+    except AnyV2VError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except torch.OutOfMemoryError:
+        offload = "" if getattr(args, "runtime.offload", None) else "add --offload, "
+        print(
+            f"error: out of GPU memory: {offload}lower --decode-chunk-size (e.g. 2), or edit fewer --num-frames or "
+            "a smaller --height/--width",
+            file=sys.stderr,
+        )
+        return 2
+    return 0

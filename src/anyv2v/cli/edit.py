@@ -1,0 +1,202 @@
+"""`anyv2v edit`, `invert` and `edit-frame`: the commands that edit a user's video or frame."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from anyv2v.backbones import backbone_class
+from anyv2v.cli.options import (
+    EDIT_FLAGS,
+    RUNTIME_FLAGS,
+    VIDEO_FLAGS,
+    add_config_flags,
+    check_output_suffix,
+    configs,
+    load_pipeline,
+    silence_library_output,
+)
+from anyv2v.config import RuntimeConfig, VideoConfig
+from anyv2v.editors import free_device_memory, get_editor
+from anyv2v.errors import AnyV2VError
+from anyv2v.runtime import check_model_folder, looks_like_path
+from anyv2v.video import (
+    IMAGE_SUFFIXES,
+    PREVIEW_MIN_HEIGHT,
+    PREVIEW_SUFFIXES,
+    VIDEO_SUFFIXES,
+    read_image,
+    read_video,
+    write_image,
+    write_preview,
+    write_video,
+)
+
+EDITOR_ONLY_ARGUMENTS = ("instruction", "reference", "mask", "editor_model", "editor_option")
+# edit-frame only reads the first frame and runs the editor: the I2V model's flags do not apply.
+EDIT_FRAME_FLAGS = [
+    flag
+    for flag in RUNTIME_FLAGS + VIDEO_FLAGS
+    if flag.name in ("--device", "--seed", "--quiet", "--height", "--width")
+]
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    edit = commands.add_parser("edit", help="edit a video from its edited first frame")
+    edit.add_argument("source", help="source video (mp4, webm, mov, gif) or a folder of frames")
+    first_frame = edit.add_mutually_exclusive_group(required=True)
+    first_frame.add_argument("--edited-frame", help="the edited first frame (an image file)")
+    first_frame.add_argument("--editor", help="edit the first frame with this editor first (see 'anyv2v editors')")
+    add_editor_arguments(edit)
+    edit.add_argument("--prompt", help="text describing the edited video (default with --editor: the instruction)")
+    edit.add_argument("-o", "--output", required=True, help="output video (.mp4 or .gif)")
+    edit.add_argument("--preview", help="side-by-side preview, .gif or .png (default: OUTPUT.preview.gif)")
+    edit.add_argument("--no-preview", action="store_true", help="do not write a preview")
+    add_config_flags(edit, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS)
+    edit.set_defaults(run=run_edit)
+
+    invert = commands.add_parser("invert", help="precompute and cache the inversion of a video")
+    invert.add_argument("source", help="source video (mp4, webm, mov, gif) or a folder of frames")
+    add_config_flags(invert, RUNTIME_FLAGS + VIDEO_FLAGS)
+    invert.set_defaults(run=run_invert)
+
+    edit_frame = commands.add_parser("edit-frame", help="edit only the first frame, with any editor")
+    edit_frame.add_argument("source", help="source video, folder of frames, or image; taken at --height x --width")
+    edit_frame.add_argument("--editor", required=True, help="editor name (see 'anyv2v editors')")
+    add_editor_arguments(edit_frame)
+    edit_frame.add_argument("-o", "--output", required=True, help="edited frame (.png, .jpg, .webp or .bmp)")
+    add_config_flags(edit_frame, EDIT_FRAME_FLAGS)
+    edit_frame.set_defaults(run=run_edit_frame)
+
+
+def add_editor_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--instruction", help="what the editor should do, e.g. 'make it winter' or 'red -> green'")
+    command.add_argument("--reference", action="append", default=[], metavar="IMAGE", help="reference image (repeat)")
+    command.add_argument("--mask", metavar="IMAGE", help="region to edit: white edits, black keeps")
+    command.add_argument("--editor-model", help="the editor's weights: hub id or local diffusers-layout folder")
+    command.add_argument(
+        "--editor-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="editor option, e.g. steps=20 (repeat)",
+    )
+
+
+def run_edit(args: argparse.Namespace) -> None:
+    edit, runtime = configs(args)
+    prompt = edit_prompt(args)
+    output = Path(args.output)
+    check_output_suffix(output, VIDEO_SUFFIXES, "output")
+    preview = None if args.no_preview else Path(args.preview or output.with_suffix(".preview.gif"))
+    if preview is not None:
+        check_output_suffix(preview, PREVIEW_SUFFIXES, "preview")
+    size = (edit.video.height, edit.video.width)
+    source = read_video(args.source, edit.video.num_frames, edit.video.fps, size)
+    written = [output]
+    if args.editor is None:
+        check_no_editor_arguments(args)
+        edited_frame = read_image(args.edited_frame, size)
+    else:
+        check_model_folder_early(runtime)
+        edited_frame = run_editor(args, source[0], runtime)
+        free_device_memory()  # the editor is gone now: give its GPU memory to the I2V model
+        written.append(write_image(edited_frame, output.with_suffix(".frame.png")))
+
+    pipe = load_pipeline(edit, runtime)
+    generator = torch.Generator().manual_seed(runtime.seed)
+    frames = pipe.edit(source, edited_frame, prompt, generator=generator)
+    write_video(frames, output, edit.video.fps)
+    if preview is not None:
+        labels = ["source", "edited"]
+        write_preview([source, frames], preview, edit.video.fps, labels=labels, min_height=PREVIEW_MIN_HEIGHT)
+        written.append(preview)
+    if not runtime.quiet:
+        print(f"wrote {', '.join(map(str, written))}")
+
+
+def edit_prompt(args: argparse.Namespace) -> str:
+    """--prompt, or else the editor's instruction, which usually says what the edited video shows."""
+    prompt = args.prompt if args.prompt is not None else args.instruction
+    if prompt is None:
+        raise AnyV2VError("--prompt is needed: describe the edited video, e.g. --prompt 'a red car in the snow'")
+    return prompt
+
+
+def run_edit_frame(args: argparse.Namespace) -> None:
+    edit, runtime = configs(args)
+    output = Path(args.output)
+    check_output_suffix(output, IMAGE_SUFFIXES, "output")
+    edited_frame = run_editor(args, read_first_frame(args.source, edit.video), runtime)
+    write_image(edited_frame, output)
+    if not runtime.quiet:
+        print(f"wrote {output}")
+
+
+def run_editor(args: argparse.Namespace, frame: Image.Image, runtime: RuntimeConfig) -> Image.Image:
+    """Edit the first frame with the chosen editor, then release it (its models leave memory)."""
+    editor_class = get_editor(args.editor)
+    editor_class.check_inputs(args.instruction, args.reference, args.mask)
+    references = [read_image(path) for path in args.reference]
+    mask = read_image(args.mask) if args.mask else None
+    options = editor_options(args, editor_class.option_names(), runtime)
+    if runtime.quiet:
+        silence_library_output()
+    with editor_class.from_options(**options) as editor:
+        generator = torch.Generator().manual_seed(runtime.seed)
+        return editor.edit(frame, args.instruction, references, mask=mask, generator=generator)
+
+
+def editor_options(args: argparse.Namespace, known: list[str], runtime: RuntimeConfig) -> dict[str, Any]:
+    """--editor-option pairs and --editor-model, plus --device and --quiet where the editor has such options."""
+    options: dict[str, Any] = {}
+    for pair in args.editor_option:
+        key, separator, value = pair.partition("=")
+        if not separator or not key.strip():
+            raise AnyV2VError(f"--editor-option {pair!r} is not KEY=VALUE: pass e.g. --editor-option steps=20")
+        options[key.strip()] = value
+    if args.editor_model:
+        options["model"] = args.editor_model
+    shared = {"device": runtime.device, "progress": not runtime.quiet}
+    options.update(
+        {key: value for key, value in shared.items() if key in known and key not in options and value is not None}
+    )
+    return options
+
+
+def read_first_frame(path: str, video: VideoConfig) -> Image.Image:
+    """The first frame of a video or frame folder, or an image, at the configured size like `edit` uses it."""
+    size = (video.height, video.width)
+    if Path(path).suffix.lower() in IMAGE_SUFFIXES:
+        return read_image(path, size)
+    return read_video(path, 1, video.fps, size)[0]
+
+
+def check_no_editor_arguments(args: argparse.Namespace) -> None:
+    given = [f"--{name.replace('_', '-')}" for name in EDITOR_ONLY_ARGUMENTS if getattr(args, name)]
+    if given:
+        raise AnyV2VError(
+            f"{', '.join(given)} only apply with --editor: drop them or use --editor instead of --edited-frame"
+        )
+
+
+def check_model_folder_early(runtime: RuntimeConfig) -> None:
+    """A bad local I2V model folder fails before the editor spends minutes on the frame."""
+    if runtime.model is not None and looks_like_path(runtime.model):
+        check_model_folder(Path(runtime.model).expanduser(), tuple(backbone_class(runtime.backbone).components))
+
+
+def run_invert(args: argparse.Namespace) -> None:
+    edit, runtime = configs(args)
+    if not runtime.use_cache:
+        raise AnyV2VError("invert only fills the inversion cache: drop --no-cache")
+    size = (edit.video.height, edit.video.width)
+    source = read_video(args.source, edit.video.num_frames, edit.video.fps, size)
+    pipe = load_pipeline(edit, runtime)
+    pipe.invert(source)
+    state = "already cached" if pipe.stats.inversion_cache_hit else "cached"
+    print(f"inversion {state} in {pipe.cache.root}")

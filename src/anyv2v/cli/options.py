@@ -1,0 +1,159 @@
+"""What every command shares: flags that set config fields, config layering, loading the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anyv2v.backbones import BACKBONES, backbone_class
+from anyv2v.config import EditConfig, RuntimeConfig, build_configs, read_config_file
+from anyv2v.errors import AnyV2VError
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A CLI flag that sets one config field; argparse default None means "keep the preset/file value"."""
+
+    name: str
+    section: str
+    field: str
+    type: Any = None
+    help: str = ""
+    const: Any = None  # for flags that take no value
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        if self.const is not None:
+            parser.add_argument(self.name, dest=self.dest, action="store_const", const=self.const, help=self.help)
+        else:
+            parser.add_argument(self.name, dest=self.dest, type=self.type, help=self.help)
+
+    @property
+    def dest(self) -> str:
+        return f"{self.section}.{self.field}"
+
+
+def injection_flags() -> list[Flag]:
+    """One --KIND-injection flag per injection kind any backbone declares (each checked against the chosen
+    backbone when the configs are built)."""
+    flags: dict[str, Flag] = {}
+    for backbone in BACKBONES.values():
+        for name, kind in backbone.injection_kinds.items():
+            owners = [b.name for b in BACKBONES.values() if name in b.injection_kinds]
+            help = f"fraction of steps with {kind.help} ({', '.join(owners)}; default {kind.fraction})"
+            flags.setdefault(name, Flag(f"--{kind.flag}-injection", "injection", name, float, help))
+    return list(flags.values())
+
+
+RUNTIME_FLAGS = [
+    Flag("--model", "runtime", "model", str, "hub id or local diffusers-layout folder (default: the backbone's)"),
+    Flag("--backbone", "runtime", "backbone", str, f"image-to-video model ({', '.join(BACKBONES)}; default i2vgen-xl)"),
+    Flag("--variant", "runtime", "variant", str, "weights variant to load, e.g. fp16"),
+    Flag("--device", "runtime", "device", str, "cpu, cuda or cuda:N (default: cuda if available)"),
+    Flag("--dtype", "runtime", "dtype", str, "float32, float16 or bfloat16 (default: float16 on cuda)"),
+    Flag("--offload", "runtime", "offload", help="keep weights on the CPU; each model visits the GPU", const=True),
+    Flag("--seed", "runtime", "seed", int, "random seed (default 0)"),
+    Flag("--cache-dir", "runtime", "cache_dir", str, "where inversions are cached (default ~/.cache/anyv2v)"),
+    Flag("--no-cache", "runtime", "use_cache", help="neither read nor write the inversion cache", const=False),
+    Flag("--quiet", "runtime", "quiet", help="no progress bars", const=True),
+]
+VIDEO_FLAGS = [
+    Flag("--num-frames", "video", "num_frames", int, "frames to edit (default 16)"),
+    Flag("--fps", "video", "fps", float, "source sampling rate and fps condition (default 8)"),
+    Flag("--height", "video", "height", int, "frame height (default 512; the backbone's multiple)"),
+    Flag("--width", "video", "width", int, "frame width (default 512; the backbone's multiple)"),
+    Flag("--vae-encode", "vae", "encode", str, "'mean' (repeatable, default) or 'sample' (as the official code)"),
+    Flag("--inversion-steps", "inversion", "steps", int, "inversion steps (reference 500)"),
+    Flag("--inversion-solver", "inversion", "solver", str, "'ddim' (reference) or 'second-order' (fast)"),
+    Flag("--inversion-prompt", "inversion", "prompt", str, "prompt used to invert the source (default empty)"),
+    Flag("--steps", "sampling", "steps", int, "sampling steps (reference 50)"),
+    Flag("--start-step", "sampling", "start_step", int, "sampling steps skipped at the start (reference 1)"),
+]
+EDIT_FLAGS = [
+    Flag("--guidance-scale", "sampling", "guidance_scale", float, "classifier-free guidance scale (reference 9)"),
+    Flag("--negative-prompt", "sampling", "negative_prompt", str, "negative prompt (default: the paper's)"),
+    Flag("--init", "sampling", "init", str, "'inverted' (default) or 'noise': where sampling starts"),
+    Flag("--eta", "sampling", "eta", float, "DDIM eta (default 0)"),
+    *injection_flags(),
+    Flag("--no-injection", "injection", "enabled", help="turn off every feature injection", const=False),
+    Flag("--decode-chunk-size", "vae", "decode_chunk_size", int, "frames per VAE decode call (default 8)"),
+]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes get the same one-line error shape as every other bad input."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def add_config_flags(command: argparse.ArgumentParser, flags: Sequence[Flag]) -> None:
+    presets = sorted({name for backbone in BACKBONES.values() for name in backbone.presets})
+    command.add_argument("--config", help="YAML or TOML file with any options; flags override it")
+    command.add_argument("--preset", choices=presets, help="settings to start from (default: the backbone's, fast)")
+    for flag in flags:
+        flag.add_to(command)
+
+
+def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    overrides: dict[str, dict[str, Any]] = {}
+    for dest, value in vars(args).items():
+        if "." in dest and value is not None:
+            section, field = dest.split(".")
+            overrides.setdefault(section, {})[field] = value
+    return overrides
+
+
+def backbone_preset(backbone: str, name: str | None) -> EditConfig:
+    return backbone_class(backbone).preset(name)
+
+
+def configs(
+    args: argparse.Namespace, preset: str | None = None, adapt: Callable[[EditConfig], EditConfig] | None = None
+) -> tuple[EditConfig, RuntimeConfig]:
+    """The preset (this command's --preset unless `preset` is given), the --config file, then the flags; the
+    result checked against the chosen backbone."""
+    file_data = read_config_file(args.config) if args.config else {}
+    edit, runtime = build_configs(backbone_preset, preset or args.preset, file_data, flag_overrides(args), adapt)
+    backbone_class(runtime.backbone).check(edit)
+    if runtime.quiet:
+        warnings.simplefilter("ignore")
+    return edit, runtime
+
+
+def load_pipeline(edit: EditConfig, runtime: RuntimeConfig):
+    from anyv2v.pipeline import AnyV2VPipeline
+
+    if runtime.quiet:
+        silence_library_output()
+
+    return AnyV2VPipeline.from_pretrained(
+        runtime.model,
+        backbone=runtime.backbone,
+        torch_dtype=runtime.dtype,
+        device=runtime.device,
+        variant=runtime.variant,
+        offload=runtime.offload,
+        config=edit,
+        cache_dir=runtime.cache_dir,
+        use_cache=runtime.use_cache,
+        progress=not runtime.quiet,
+    )
+
+
+def silence_library_output() -> None:
+    """--quiet also hides diffusers' and transformers' loading bars and notices."""
+    import diffusers
+    import transformers
+
+    for library in (diffusers, transformers):
+        library.utils.logging.set_verbosity_error()
+        library.utils.logging.disable_progress_bar()
+
+
+def check_output_suffix(path: Path, allowed: Sequence[str], what: str) -> None:
+    if path.suffix.lower() not in allowed:
+        raise AnyV2VError(f"{what} '{path}' must end in {' or '.join(allowed)}: change its file name")

@@ -1,0 +1,186 @@
+"""`anyv2v demo`, `bench` and `train-toy`: the synthetic world, its toy model, and what is measured on them."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+from anyv2v.backbones import BACKBONES
+from anyv2v.backbones.i2vgen_xl import for_toy_model
+from anyv2v.cli.options import (
+    EDIT_FLAGS,
+    RUNTIME_FLAGS,
+    VIDEO_FLAGS,
+    add_config_flags,
+    check_output_suffix,
+    configs,
+    load_pipeline,
+    silence_library_output,
+)
+from anyv2v.config import EditConfig, RuntimeConfig
+from anyv2v.errors import AnyV2VError
+from anyv2v.evaluation.demo import DEMO_CLIP, DEMO_EDIT
+from anyv2v.toy.model import SHIPPED_MODEL
+from anyv2v.toy.train import TrainConfig
+from anyv2v.toy.world import EDITS
+from anyv2v.video import VIDEO_SUFFIXES
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    demo = commands.add_parser("demo", help="offline AnyV2V edit with the shipped toy model, scored against truth")
+    demo.add_argument("--edit", choices=EDITS, default=DEMO_EDIT, help="edit type of the synthetic clip")
+    demo.add_argument("--clip", type=int, default=DEMO_CLIP, help="which held-out clip (0-99)")
+    demo.add_argument("--video", help="edit your own clip instead (no ground truth then)")
+    demo.add_argument("--edited-frame", help="with --video: the edited first frame (default: hue rotation)")
+    demo.add_argument("-o", "--output", default="anyv2v-demo.mp4", help="output video (.mp4 or .gif)")
+    add_config_flags(demo, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS)
+    demo.set_defaults(run=run_demo)
+
+    bench = commands.add_parser("bench", help="ablations of AnyV2V against the synthetic world's exact edits")
+    bench.add_argument("--clips", type=int, default=20, help="held-out clips per edit type")
+    bench.add_argument("--edits", nargs="+", choices=EDITS, default=list(EDITS))
+    bench.add_argument("--variants", nargs="+", metavar="VARIANT", help="ablations (default: all of the backbone's)")
+    bench.add_argument("-o", "--output", default="bench-results", help="folder for bench.md and bench.json")
+    bench_mode = bench.add_mutually_exclusive_group()
+    bench_mode.add_argument("--quality", action="store_true", help="measure the model's quality bars instead")
+    presets = sorted({name for backbone in BACKBONES.values() for name in backbone.presets})
+    bench_mode.add_argument(
+        "--speed", nargs="*", choices=presets, metavar="PRESET",
+        help="compare presets' costs and scores instead, the first as baseline (default: reference fast)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--full-size", action="store_true",
+        help="with --speed: time the full-size I2VGen-XL with random weights at each preset's own settings "
+        "(costs only; nothing to download)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--memory-limit", type=float, metavar="GIB",
+        help="with --full-size on CUDA: cap this process's GPU memory, as on a smaller card",
+    )  # fmt: skip
+    add_config_flags(bench, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS)
+    bench.set_defaults(run=run_bench)
+
+    train = commands.add_parser("train-toy", help="train the toy I2VGen-XL on the synthetic world (CPU or GPU)")
+    train.add_argument("-o", "--output", required=True, help="folder to save the model in diffusers layout")
+    for field in dataclasses.fields(TrainConfig):
+        train.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default)
+    train.set_defaults(run=run_train_toy)
+
+
+def toy_configs(args: argparse.Namespace, preset: str | None = None) -> tuple[EditConfig, RuntimeConfig]:
+    """Any preset at the toy model's settings, on the shipped toy model unless --model names another."""
+    edit, runtime = configs(args, preset, for_toy_model)
+    if runtime.model is None:
+        runtime = dataclasses.replace(runtime, model=str(SHIPPED_MODEL))
+    return edit, runtime
+
+
+def run_demo(args: argparse.Namespace) -> None:
+    from anyv2v.evaluation.demo import run_demo as demo
+
+    edit, runtime = toy_configs(args)
+    output = Path(args.output)
+    check_output_suffix(output, VIDEO_SUFFIXES, "output")
+    if args.edited_frame and not args.video:
+        raise AnyV2VError("--edited-frame needs --video: the synthetic clips bring their own edited frame")
+    started = time.time()
+    result = demo(
+        load_pipeline(edit, runtime), edit, output, edit=args.edit, clip=args.clip,
+        video=Path(args.video) if args.video else None,
+        edited_frame=Path(args.edited_frame) if args.edited_frame else None, seed=runtime.seed,
+    )  # fmt: skip
+    print(f"wrote {output}, {', '.join(map(str, result.previews))} in {time.time() - started:.1f} s")
+    if result.scores is not None:
+        s = result.scores
+        print(
+            f"against the ground truth: PSNR {s['psnr']:.2f} dB (the unedited source: {result.source_psnr:.2f} dB), "
+            f"SSIM {s['ssim']:.3f}; edit carried: {s['carried_first']:.2f} in frame 0, {s['carried']:.2f} after"
+        )
+
+
+def run_bench(args: argparse.Namespace) -> None:
+    from anyv2v.evaluation.bench import markdown_table, model_quality, run_bench, summarize, write_report
+
+    if args.full_size or args.memory_limit is not None:
+        time_full_size(args)
+        return
+    edit, runtime = toy_configs(args)
+    pipe = load_pipeline(edit, runtime)
+    if args.quality:
+        quality = model_quality(pipe, edit, clips=args.clips, progress=pipe.progress_bar)
+        for name, (mean, std) in quality.items():
+            print(f"{name} PSNR: {mean:.2f} ± {std:.2f} dB over {args.clips} held-out clips")
+        return
+    if args.speed is not None:
+        run_speed_bench(args, pipe, runtime)
+        return
+    rows = run_bench(
+        pipe, edit, clips=args.clips, edits=args.edits, variant_names=args.variants, seed=runtime.seed,
+        progress=pipe.progress_bar,
+    )  # fmt: skip
+    summary = summarize(rows)
+    table = markdown_table(summary)
+    report = {"command": args.invocation, "config": edit.to_dict(), "summary": summary, "rows": rows}
+    print(table)
+    print("wrote {} and {}".format(*write_report(Path(args.output), "bench", report, table)))
+
+
+def run_speed_bench(args: argparse.Namespace, pipe, runtime: RuntimeConfig) -> None:
+    """Each preset at the toy model's settings, with the video and runtime flags of this command applied."""
+    from anyv2v.evaluation.speed import device_description, run_speed_bench
+
+    presets = {name: toy_configs(args, name)[0] for name in args.speed or ["reference", "fast"]}
+    rows = run_speed_bench(pipe, presets, clips=args.clips, edits=args.edits, seed=runtime.seed,
+                           progress=pipe.progress_bar)  # fmt: skip
+    write_speed_report(args, device_description(pipe.backbone.device), presets, rows)
+
+
+def time_full_size(args: argparse.Namespace) -> None:
+    """The presets' costs on the full-size architecture with random weights, at each preset's own settings."""
+    from anyv2v.evaluation import full_size
+    from anyv2v.evaluation.speed import device_description, time_presets
+    from anyv2v.pipeline import AnyV2VPipeline
+    from anyv2v.profiling import cap_cuda_memory
+    from anyv2v.runtime import resolve_device, resolve_dtype
+
+    if args.speed is None or not args.full_size:
+        raise AnyV2VError("--full-size and --memory-limit time presets: use them with --speed and --full-size")
+    presets = {name: configs(args, name)[0] for name in args.speed or ["reference", "fast"]}
+    runtime = configs(args)[1]
+    if runtime.quiet:
+        silence_library_output()
+    device = resolve_device(runtime.device)
+    dtype = resolve_dtype(runtime.dtype, device)
+    backbone = full_size.random_i2vgen_xl(full_size.FULL_SIZE, dtype=dtype, device=device)
+    if runtime.offload:
+        backbone.enable_cpu_offload()
+    if args.memory_limit is not None:
+        cap_cuda_memory(args.memory_limit, device)
+    pipe = AnyV2VPipeline(backbone, model_id="random full-size i2vgen-xl", progress=not runtime.quiet)
+    rows = time_presets(pipe, presets, seed=runtime.seed, progress=pipe.progress_bar)
+    setup = {"dtype": str(dtype), "offload": runtime.offload, "memory_limit_gib": args.memory_limit}
+    device_text = device_description(device) + ", " + ", ".join(f"{k} {v}" for k, v in setup.items())
+    write_speed_report(args, device_text, presets, rows, setup=setup, parameters=full_size.parameter_counts(backbone))
+
+
+def write_speed_report(
+    args: argparse.Namespace, device: str, presets: dict[str, EditConfig], rows: list[dict], **extra: object
+) -> None:
+    from anyv2v.evaluation.bench import write_report
+    from anyv2v.evaluation.speed import speed_table, summarize_speed
+
+    summary = summarize_speed(rows)
+    table = f"Device: {device}\n\n" + speed_table(summary)
+    configs_by_name = {name: config.to_dict() for name, config in presets.items()}
+    report = {"command": args.invocation, "device": device, **extra, "configs": configs_by_name, "summary": summary}
+    print(table)
+    print("wrote {} and {}".format(*write_report(Path(args.output), "speed", {**report, "rows": rows}, table)))
+
+
+def run_train_toy(args: argparse.Namespace) -> None:
+    from anyv2v.toy.train import train_toy
+
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    train_toy(Path(args.output), config)

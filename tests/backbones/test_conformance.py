@@ -1,0 +1,155 @@
+"""What every backbone must do, on tiny random weights: one parametrized suite that a new backbone joins by
+adding a case. The fake flow backbone (fake_flow.py) keeps the generic modules honest about layouts, noise
+grids and output kinds. (Equality with diffusers' own pipeline is backbone-specific: test_i2vgen_xl.py.)"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from anyv2v.backbones import Backbone, I2VGenXL
+from anyv2v.cache import InversionCache
+from anyv2v.config import EditConfig, InjectionConfig, InversionConfig, SamplingConfig, VideoConfig
+from anyv2v.injection import injection_schedule
+from anyv2v.pipeline import AnyV2VPipeline
+from tests.backbones.fake_flow import FakeFlow, save_fake_flow
+from tests.conftest import moving_square_frames
+from tests.tiny_model import save_tiny_model
+
+
+@dataclass(frozen=True)
+class Case:
+    backbone: type[Backbone]
+    save: Callable[[Path], Path]
+    video: VideoConfig
+    prompt: str
+    inversion_steps: int  # a count whose grid holds every level of 10 sampling steps
+
+
+CASES = {
+    "i2vgen-xl": Case(I2VGenXL, save_tiny_model, VideoConfig(4, 8.0, 32, 32), "a square", inversion_steps=20),
+    "fake-flow": Case(FakeFlow, save_fake_flow, VideoConfig(5, 8.0, 16, 16), "", inversion_steps=19),
+}
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def case(request, tmp_path_factory) -> tuple[Case, Path]:
+    spec = CASES[request.param]
+    return spec, spec.save(tmp_path_factory.mktemp(request.param) / "model")
+
+
+def load(case: tuple[Case, Path], cache: Path | None = None) -> AnyV2VPipeline:
+    spec, folder = case
+    backbone = spec.backbone.from_pretrained(str(folder), dtype=torch.float32, device=torch.device("cpu"))
+    return AnyV2VPipeline(
+        backbone, model_id=str(folder), cache=InversionCache(cache) if cache else None, progress=False
+    )
+
+
+def config(spec: Case, steps: int = 10, inversion_steps: int | None = None, **sampling) -> EditConfig:
+    return EditConfig(
+        video=spec.video,
+        inversion=InversionConfig(steps=inversion_steps or spec.inversion_steps),
+        sampling=dataclasses.replace(SamplingConfig(steps=steps, negative_prompt="", guidance_scale=2.0), **sampling),
+    )
+
+
+def frames(spec: Case, colour=(220, 40, 40)) -> list[Image.Image]:
+    return moving_square_frames(spec.video.num_frames, spec.video.height, colour)
+
+
+def test_predictions_have_the_latent_shape_for_a_batch_of_branches(case):
+    spec, _ = case
+    pipe = load(case)
+    backbone = pipe.backbone
+    frame = backbone.encode_frame(frames(spec)[0], sample=False, generator=None)
+    branches = type(backbone.condition("", frame, spec.video)).cat(
+        [backbone.condition("", frame, spec.video, negative=True), backbone.condition(spec.prompt, frame, spec.video)]
+    )
+    latents = backbone.encode_video(frames(spec), sample=False, generator=None)
+    assert latents.shape == backbone.latent_shape(spec.video)
+    output = backbone.predict(
+        torch.cat([latents, latents]), torch.tensor(backbone.process.grid(4)[1].timestep), branches
+    )
+    assert output.shape == (2, *latents.shape[1:])
+
+
+def test_every_injection_kind_fires_on_exactly_its_scheduled_steps(case):
+    spec, _ = case
+    pipe = load(case)
+    edit = config(spec)
+    pipe.edit(frames(spec), frames(spec, (40, 220, 40))[0], spec.prompt, config=edit, output_type="latent")
+    fractions = pipe.backbone.injection_fractions(edit.injection)
+    schedule = injection_schedule(fractions, edit.sampling.steps, edit.sampling.start_step, True)
+    sites = pipe.backbone.injection_sites(edit.injection)
+    for kind, steps in schedule.items():
+        assert steps, kind  # each kind is scheduled on some step with the defaults
+        assert {step for k, step in pipe.stats.injections if k == kind} == steps, kind
+        assert all(pipe.stats.injections[kind, step] == len(sites[kind]) for step in steps), kind
+    assert not any(module._forward_hooks for module in pipe.backbone.denoiser_module.modules())
+
+
+def test_hooks_are_gone_after_an_error(case, monkeypatch):
+    spec, _ = case
+    pipe = load(case)
+    real_predict, calls = pipe.backbone.predict, []
+
+    def failing_predict(latents, timestep, condition):
+        calls.append(latents.shape[0])
+        if latents.shape[0] == 3:  # the first injected step: source, negative and edit branches
+            raise RuntimeError("out of memory")
+        return real_predict(latents, timestep, condition)
+
+    monkeypatch.setattr(pipe.backbone, "predict", failing_predict)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        pipe.edit(frames(spec), frames(spec)[0], spec.prompt, config=config(spec))
+    assert calls[-1] == 3
+    assert not any(module._forward_hooks for module in pipe.backbone.denoiser_module.modules())
+
+
+def test_reconstruction_error_falls_as_inversion_steps_grow(case):
+    spec, _ = case
+    pipe = load(case)
+    source = frames(spec)
+    clean = pipe.backbone.encode_video(source, sample=False, generator=None)
+
+    def error(steps: int) -> float:
+        edit = dataclasses.replace(
+            config(spec, steps=steps, inversion_steps=steps, guidance_scale=1.0, start_step=0),
+            injection=InjectionConfig(enabled=False),
+        )
+        latents = pipe.edit(source, source[0], "", config=edit, output_type="latent")
+        return ((latents - clean).norm() / clean.norm()).item()
+
+    errors = [error(steps) for steps in (4, 16, 64)]
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.5 * errors[0]
+
+
+def test_cache_round_trip_gives_an_identical_edit(case, tmp_path):
+    spec, _ = case
+    pipe = load(case, cache=tmp_path)
+    source, edited = frames(spec), frames(spec, (40, 220, 40))[0]
+    first = pipe.edit(source, edited, spec.prompt, config=config(spec), output_type="np")
+    assert not pipe.stats.inversion_cache_hit
+    second = pipe.edit(source, edited, spec.prompt, config=config(spec), output_type="np")
+    assert pipe.stats.inversion_cache_hit
+    np.testing.assert_array_equal(first, second)
+
+
+def test_the_backbone_declares_what_the_generic_code_reads(case):
+    spec, _ = case
+    backbone = spec.backbone
+    assert backbone.default_preset in backbone.presets and backbone.default_model
+    assert sorted(backbone.latent_layout) == sorted("BCFHW")
+    assert backbone.denoiser in backbone.components
+    for preset in backbone.presets.values():
+        backbone.check(preset)
+    assert all(0 <= kind.fraction <= 1 and kind.sites for kind in backbone.injection_kinds.values())
