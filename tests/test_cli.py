@@ -343,3 +343,52 @@ def test_edit_needs_exactly_one_of_edited_frame_and_editor(tiny_model, inputs, t
     assert "--editor: not allowed with argument --edited-frame" in capsys.readouterr().err
     assert run_cli(args[:2] + args[4:]) == 2
     assert "one of the arguments --edited-frame --editor is required" in capsys.readouterr().err
+
+
+def test_ctrl_c_prints_one_line_exits_130_and_leaves_no_output(tiny_model, inputs, tmp_path, capsys, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(edit_commands, "load_pipeline", interrupted)
+    assert main(edit_args(tiny_model, inputs, tmp_path)) == 130
+    assert capsys.readouterr().err.strip() == "interrupted: no output was written"
+    assert not inputs["out"].parent.exists()
+
+
+def test_threads_flag_sets_torchs_threads_and_refuses_zero(tiny_model, inputs, tmp_path, capsys):
+    assert main(edit_args(tiny_model, inputs, tmp_path, "--threads", "2", "--no-preview")) == 0
+    assert torch.get_num_threads() == 2
+    assert main(edit_args(tiny_model, inputs, tmp_path, "--threads", "0")) == 2
+    assert "--threads is 0: use 1 or more" in capsys.readouterr().err
+
+
+def test_the_default_thread_count_leaves_busy_cores_alone(monkeypatch):
+    from anyv2v import runtime
+
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.setattr(runtime.os, "getloadavg", lambda: (5.2, 0.0, 0.0))
+    assert runtime.default_threads() == 3
+    monkeypatch.setattr(runtime.os, "getloadavg", lambda: (12.0, 0.0, 0.0))
+    assert runtime.default_threads() == 1
+
+
+def test_the_edit_preview_shows_source_edited_frame_and_result(tiny_model, inputs, tmp_path):
+    assert main(edit_args(tiny_model, inputs, tmp_path, "--preview", str(tmp_path / "preview.png"))) == 0
+    strip = Image.open(tmp_path / "preview.png")
+    assert strip.height == 3 * (160 + 14)  # three rows (source, edited frame, AnyV2V), each enlarged 5x under a label
+
+
+def test_backbones_lists_default_models_presets_and_injection_kinds(capsys):
+    assert main(["backbones"]) == 0
+    out = capsys.readouterr().out
+    assert "i2vgen-xl  ali-vilab/i2vgen-xl  reference, fast*, toy" in out
+    assert "temporal_attention (--temporal-injection: 0.5)" in out
+
+
+def test_the_prompt_defaults_to_the_editors_instruction(tiny_model, inputs, tmp_path):
+    args = edit_args(tiny_model, inputs, tmp_path, "--no-preview")
+    prompt = args.index("--prompt")
+    del args[prompt : prompt + 2]
+    assert run_cli(args) == 2  # neither a prompt nor an instruction
+    args[2:4] = ["--editor", "recolor", "--instruction", "#dc2828 -> green"]
+    assert main(args) == 0

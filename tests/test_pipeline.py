@@ -61,3 +61,62 @@ def test_each_stage_is_timed_and_a_cached_inversion_costs_no_inversion_time(
     assert all(peak > 0 for peak in first.peak_memory.values())
     edit(pipe, source_frames, edited_frame, config, seed=0)
     assert pipe.stats.inversion_cache_hit and "inversion" not in pipe.stats.costs.seconds
+
+
+def test_frames_dropped_or_resized_from_the_input_are_said_in_one_line(pipe, edited_frame):
+    from tests.conftest import moving_square_frames
+
+    config = tiny_config(steps=2, inversion_steps=4)
+    more = moving_square_frames(count=6)
+    with pytest.warns(UserWarning, match="editing the first 4 of the 6 frames given"):
+        assert len(pipe.edit(more, edited_frame, "x", config=config)) == 4
+    wide = [frame.resize((72, 32)) for frame in moving_square_frames(count=4)]
+    with pytest.warns(UserWarning, match="resizing the 72x32 frames to 32x32"):
+        pipe.edit(wide, edited_frame, "x", config=config)
+
+
+def test_the_shipped_toy_model_loads_by_name(tmp_path):
+    from anyv2v.pipeline import AnyV2VPipeline
+    from anyv2v.toy.model import SHIPPED_MODEL
+
+    pipe = AnyV2VPipeline.from_pretrained("toy", device="cpu", use_cache=False, progress=False)
+    assert pipe.model_id == str(SHIPPED_MODEL) and pipe.backbone.unet.config.sample_size == 16
+
+
+def test_loading_with_progress_off_shows_no_library_bars(tiny_model, capfd):
+    load_tiny_pipeline(tiny_model)
+    assert "Loading" not in capfd.readouterr().err
+
+
+def test_a_damaged_cache_entry_is_a_miss_that_is_recomputed_and_replaced(
+    tiny_model, tmp_path, source_frames, edited_frame
+):
+    config = tiny_config(steps=4, inversion_steps=8)
+    pipe = load_tiny_pipeline(tiny_model, cache_dir=tmp_path)
+    first = pipe.edit(source_frames, edited_frame, "x", config=config, output_type="np")
+    (entry,) = tmp_path.glob("*.safetensors")
+    entry.write_bytes(entry.read_bytes()[:1000])  # truncated, as by a full disk or a killed copy
+    with pytest.warns(UserWarning, match="is unreadable .*; recomputing it"):
+        again = pipe.edit(source_frames, edited_frame, "x", config=config, output_type="np")
+    assert not pipe.stats.inversion_cache_hit
+    np.testing.assert_array_equal(first, again)
+    pipe.edit(source_frames, edited_frame, "x", config=config, output_type="np")
+    assert pipe.stats.inversion_cache_hit  # replaced by a whole entry
+
+
+def test_a_hub_id_offline_and_not_cached_fails_at_once_naming_the_cause(monkeypatch):
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from anyv2v.pipeline import AnyV2VPipeline
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Name or service not known")
+
+    def not_cached(*args, **kwargs):
+        raise LocalEntryNotFoundError("not in the cache")
+
+    monkeypatch.setattr(huggingface_hub, "model_info", unreachable)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", not_cached)
+    with pytest.raises(AnyV2VError, match="hub cannot be reached .* 'ali-vilab/i2vgen-xl' is not in the local cache"):
+        AnyV2VPipeline.from_pretrained(device="cpu", use_cache=False)

@@ -45,7 +45,8 @@ class InversionCache:
                     return None
                 latents = {i: file.get_tensor(f"p{i}") for i in positions}
         except Exception as error:  # safetensors raises several unrelated types for a damaged file
-            warnings.warn(f"inversion cache entry '{path}' is unreadable ({error}); recomputing it", stacklevel=2)
+            reason = " ".join(str(error).split())[:200] or type(error).__name__
+            warnings.warn(f"inversion cache entry '{path}' is unreadable ({reason}); recomputing it", stacklevel=2)
             return None
         if any(tuple(latent.shape) != tuple(shape) for latent in latents.values()):
             warnings.warn(f"inversion cache entry '{path}' holds latents of another shape; recomputing", stacklevel=2)

@@ -156,6 +156,7 @@ class RuntimeConfig:
     cache_dir: str | None = None  # default: $ANYV2V_CACHE or ~/.cache/anyv2v
     use_cache: bool = True
     quiet: bool = False
+    threads: int | None = None  # CPU threads for torch; default: the cores left idle by other programs
 
 
 SECTIONS: dict[str, type] = {

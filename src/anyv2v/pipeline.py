@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sys
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
@@ -21,9 +23,12 @@ from anyv2v.injection import FeatureInjector, injection_schedule
 from anyv2v.inversion import INVERTERS, closest_covering_steps, grid_positions
 from anyv2v.noise import NoiseLevel
 from anyv2v.profiling import StageCosts
-from anyv2v.runtime import resolve_device, resolve_dtype
+from anyv2v.runtime import library_progress_bars, resolve_device, resolve_dtype
 from anyv2v.sampling import Denoiser, SourceBranch, sample
+from anyv2v.toy.model import SHIPPED_MODEL
 from anyv2v.video import fit_to_size
+
+TOY_MODEL = "toy"  # the model name of the toy I2VGen-XL shipped inside the package
 
 
 @dataclass
@@ -71,12 +76,14 @@ class AnyV2VPipeline:
         use_cache: bool = True,
         progress: bool = True,
     ) -> AnyV2VPipeline:
-        """Load a backbone from a hub id or a local diffusers-layout folder (default: the backbone's model)."""
+        """Load a backbone from a hub id or a local diffusers-layout folder (default: the backbone's model);
+        "toy" names the toy I2VGen-XL shipped inside the package."""
         kind = backbone_class(backbone)
-        model = model or kind.default_model
+        model = str(SHIPPED_MODEL) if model == TOY_MODEL else model or kind.default_model
         device = resolve_device(device)
         dtype = resolve_dtype(torch_dtype, device)
-        loaded = kind.from_pretrained(model, dtype=dtype, device=device, variant=variant)
+        with library_progress_bars(progress):
+            loaded = kind.from_pretrained(model, dtype=dtype, device=device, variant=variant)
         if offload:
             loaded.enable_cpu_offload()
         cache = InversionCache(cache_dir or default_cache_dir()) if use_cache else None
@@ -190,6 +197,8 @@ class AnyV2VPipeline:
             cached = self.cache.load(cache_key, positions.values(), shape, self.backbone.device)
             if cached is not None:
                 self.stats.inversion_cache_hit = True
+                if self.progress:
+                    tqdm.write(f"inversion: reusing {self.cache.path(cache_key)}", file=sys.stderr)
                 return {j: cached[i] for j, i in positions.items()}
 
         with self._stage("encode"):
@@ -244,14 +253,27 @@ class AnyV2VPipeline:
         return config.sampling.start_step if config.sampling.init == "inverted" else 0
 
     def _prepare_frames(self, frames: list[Image.Image], config: EditConfig) -> list[Image.Image]:
+        """The config's frame count and size; what that drops or resizes of the input is said in one line."""
         video = config.video
         if len(frames) < video.num_frames:
             raise AnyV2VError(
                 f"the source has {len(frames)} frames but {video.num_frames} are needed: "
                 "pass more frames or lower num_frames"
             )
-        size = (video.height, video.width)
-        return [fit_to_size(frame.convert("RGB"), size) for frame in frames[: video.num_frames]]
+        if len(frames) > video.num_frames:
+            warnings.warn(
+                f"editing the first {video.num_frames} of the {len(frames)} frames given: set video.num_frames "
+                "to edit more",
+                stacklevel=3,
+            )
+        width, height = frames[0].size
+        if (height, width) != (video.height, video.width):
+            warnings.warn(
+                f"resizing the {width}x{height} frames to {video.width}x{video.height} (cropping to that aspect): "
+                "set video.width and video.height to change it",
+                stacklevel=3,
+            )
+        return [fit_to_size(frame.convert("RGB"), (video.height, video.width)) for frame in frames[: video.num_frames]]
 
     def _predict(self, latents: torch.Tensor, timestep: torch.Tensor, condition: Condition) -> torch.Tensor:
         self.stats.unet_calls += 1

@@ -42,6 +42,24 @@ def resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torc
     return dtype
 
 
+def default_threads() -> int:
+    """CPU threads for torch: the cores this process may use minus those other programs keep busy (load
+    average), at least 1. torch's default, every core, collapses on a busy machine: its threads spin waiting
+    for each other while other programs hold the cores."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1, min(cores, round(cores - busy)))
+
+
+def set_threads(threads: int | None) -> int:
+    """Use `threads` CPU threads (default: `default_threads()`); returns the number set."""
+    if threads is not None and threads < 1:
+        raise AnyV2VError(f"--threads is {threads}: use 1 or more")
+    count = threads or default_threads()
+    torch.set_num_threads(count)
+    return count
+
+
 def check_model_folder(path: Path, subfolders: tuple[str, ...]) -> None:
     """Fail early, naming every missing part, instead of deep inside a loader."""
     if not path.is_dir():
@@ -54,8 +72,64 @@ def check_model_folder(path: Path, subfolders: tuple[str, ...]) -> None:
         )
 
 
+def hub_files_only_local(model: str) -> bool:
+    """For a hub id: whether to load from the local Hugging Face cache only. Fails at once, in one line, when
+    the hub cannot be reached and the model is not cached, instead of after the loaders' retries with a
+    message that blames the id."""
+    import huggingface_hub
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    if not huggingface_hub.constants.HF_HUB_OFFLINE:
+        try:
+            huggingface_hub.model_info(model, timeout=10)
+            return False
+        except GatedRepoError:
+            raise AnyV2VError(
+                f"'{model}' is gated on the hub: accept its license on its page, then run 'hf auth login'"
+            ) from None
+        except RepositoryNotFoundError:
+            raise AnyV2VError(
+                f"there is no model '{model}' on the hub: check the hub id or pass a local folder"
+            ) from None
+        except Exception:  # no connection (httpx, requests or OS errors, depending on the versions installed)
+            pass
+    try:
+        huggingface_hub.snapshot_download(model, local_files_only=True, allow_patterns=["model_index.json"])
+    except LocalEntryNotFoundError:
+        raise AnyV2VError(
+            f"the Hugging Face hub cannot be reached (no connection, or HF_HUB_OFFLINE is set) and '{model}' is "
+            f"not in the local cache: download it once where there is internet ('hf download {model}') or pass "
+            "a local folder"
+        ) from None
+    return True
+
+
 def looks_like_path(model: str) -> bool:
     return Path(model).expanduser().exists() or model.startswith((".", "/", "~")) or model.count("/") > 1
+
+
+@contextmanager
+def library_progress_bars(enabled: bool) -> Iterator[None]:
+    """diffusers' and transformers' own bars ("Loading weights", ...) on or off for a block, restored after."""
+    import diffusers
+    import transformers
+
+    loggers = [library.utils.logging for library in (diffusers, transformers)]
+    before = [logging.is_progress_bar_enabled() for logging in loggers]
+    for logging in loggers:
+        _show_progress_bars(logging, enabled)
+    try:
+        yield
+    finally:
+        for logging, was_enabled in zip(loggers, before, strict=True):
+            _show_progress_bars(logging, was_enabled)
+
+
+def _show_progress_bars(logging, enabled: bool) -> None:
+    if enabled:
+        logging.enable_progress_bar()
+    else:
+        logging.disable_progress_bar()
 
 
 @contextmanager

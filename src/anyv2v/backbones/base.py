@@ -25,7 +25,7 @@ from torch import nn
 from anyv2v.config import EditConfig, InjectionConfig, VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.noise import NoiseProcess
-from anyv2v.runtime import check_model_folder, looks_like_path
+from anyv2v.runtime import check_model_folder, hub_files_only_local, looks_like_path
 
 Progress = Callable[[Iterable, str], Iterable]
 
@@ -80,12 +80,15 @@ class Backbone(ABC):
         cls, model: str, *, dtype: torch.dtype, device: torch.device, variant: str | None = None
     ) -> Backbone:
         """Load every declared component from a hub id or a local diffusers-layout folder (one code path)."""
+        local_only = False
         if looks_like_path(model):
             model = str(Path(model).expanduser())
             check_model_folder(Path(model), tuple(cls.components))
+        else:
+            local_only = hub_files_only_local(model)
         try:
             parts = {
-                subfolder: load_component(kind, model, subfolder, dtype=dtype, variant=variant)
+                subfolder: load_component(kind, model, subfolder, dtype=dtype, variant=variant, local_only=local_only)
                 for subfolder, kind in cls.components.items()
             }
         except (OSError, ValueError) as error:
@@ -222,11 +225,17 @@ class ImageNormalization:
         return cls((size, size), list(OPENAI_CLIP_MEAN), list(OPENAI_CLIP_STD))
 
     @classmethod
-    def from_pretrained(cls, model: str, *, subfolder: str) -> ImageNormalization:
+    def from_pretrained(cls, model: str, *, subfolder: str, local_files_only: bool = False) -> ImageNormalization:
         from huggingface_hub import hf_hub_download
 
         local = Path(model, subfolder, "preprocessor_config.json")
-        path = local if local.is_file() else hf_hub_download(model, "preprocessor_config.json", subfolder=subfolder)
+        path = (
+            local
+            if local.is_file()
+            else hf_hub_download(
+                model, "preprocessor_config.json", subfolder=subfolder, local_files_only=local_files_only
+            )
+        )
         settings = json.loads(Path(path).read_text())
         crop = settings.get("crop_size", 224)
         size = (crop["width"], crop["height"]) if isinstance(crop, dict) else (crop, crop)
@@ -254,20 +263,22 @@ class ImageNormalization:
         return ((pixels - mean) / std).unsqueeze(0)
 
 
-def load_component(kind: type, model: str, subfolder: str, *, dtype: torch.dtype, variant: str | None):
+def load_component(
+    kind: type, model: str, subfolder: str, *, dtype: torch.dtype, variant: str | None, local_only: bool = False
+):
     """One component as its library loads it: weights as safetensors in `dtype`, schedulers as their config."""
     import transformers
     from diffusers import ModelMixin, SchedulerMixin
 
+    where = {"subfolder": subfolder, "local_files_only": local_only}
     if issubclass(kind, ModelMixin):
-        kwargs = {"torch_dtype": dtype, "variant": variant, "use_safetensors": True}
-        return kind.from_pretrained(model, subfolder=subfolder, **kwargs)
+        return kind.from_pretrained(model, **where, torch_dtype=dtype, variant=variant, use_safetensors=True)
     if issubclass(kind, transformers.PreTrainedModel):
         kwargs = {transformers_dtype_kwarg(): dtype, "variant": variant, "use_safetensors": True}
-        return kind.from_pretrained(model, subfolder=subfolder, **kwargs)
+        return kind.from_pretrained(model, **where, **kwargs)
     if issubclass(kind, SchedulerMixin):
-        return kind.load_config(model, subfolder=subfolder)
-    return kind.from_pretrained(model, subfolder=subfolder)
+        return kind.load_config(model, **where)
+    return kind.from_pretrained(model, **where)
 
 
 def transformers_dtype_kwarg() -> str:

@@ -32,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AnyV2VError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outputs are written to temporary names and renamed only when complete
+        print("interrupted: no output was written", file=sys.stderr)
+        return 130
     except torch.OutOfMemoryError:
         offload = "" if getattr(args, "runtime.offload", None) else "add --offload, "
         print(

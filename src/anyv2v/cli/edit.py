@@ -23,6 +23,7 @@ from anyv2v.cli.options import (
 from anyv2v.config import RuntimeConfig, VideoConfig
 from anyv2v.editors import free_device_memory, get_editor
 from anyv2v.errors import AnyV2VError
+from anyv2v.pipeline import TOY_MODEL
 from anyv2v.runtime import check_model_folder, looks_like_path
 from anyv2v.video import (
     IMAGE_SUFFIXES,
@@ -112,8 +113,9 @@ def run_edit(args: argparse.Namespace) -> None:
     frames = pipe.edit(source, edited_frame, prompt, generator=generator)
     write_video(frames, output, edit.video.fps)
     if preview is not None:
-        labels = ["source", "edited"]
-        write_preview([source, frames], preview, edit.video.fps, labels=labels, min_height=PREVIEW_MIN_HEIGHT)
+        labels = ["source", "edited frame", "AnyV2V"]
+        columns = [source, [edited_frame], frames]
+        write_preview(columns, preview, edit.video.fps, labels=labels, min_height=PREVIEW_MIN_HEIGHT)
         written.append(preview)
     if not runtime.quiet:
         print(f"wrote {', '.join(map(str, written))}")
@@ -186,7 +188,7 @@ def check_no_editor_arguments(args: argparse.Namespace) -> None:
 
 def check_model_folder_early(runtime: RuntimeConfig) -> None:
     """A bad local I2V model folder fails before the editor spends minutes on the frame."""
-    if runtime.model is not None and looks_like_path(runtime.model):
+    if runtime.model not in (None, TOY_MODEL) and looks_like_path(runtime.model):
         check_model_folder(Path(runtime.model).expanduser(), tuple(backbone_class(runtime.backbone).components))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from typing import Any
 from anyv2v.backbones import BACKBONES, backbone_class
 from anyv2v.config import EditConfig, RuntimeConfig, build_configs, read_config_file
 from anyv2v.errors import AnyV2VError
+from anyv2v.pipeline import TOY_MODEL
+from anyv2v.runtime import set_threads
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,16 @@ class Flag:
         if self.const is not None:
             parser.add_argument(self.name, dest=self.dest, action="store_const", const=self.const, help=self.help)
         else:
-            parser.add_argument(self.name, dest=self.dest, type=self.type, help=self.help)
+            parser.add_argument(self.name, dest=self.dest, type=self.type, help=self.help, metavar=self.metavar)
 
     @property
     def dest(self) -> str:
         return f"{self.section}.{self.field}"
+
+    @property
+    def metavar(self) -> str:
+        """What the value is (STEPS, FRACTION), not where it is stored (SAMPLING.STEPS)."""
+        return "FRACTION" if self.section == "injection" else self.field.upper()
 
 
 def injection_flags() -> list[Flag]:
@@ -49,23 +57,32 @@ def injection_flags() -> list[Flag]:
 
 
 RUNTIME_FLAGS = [
-    Flag("--model", "runtime", "model", str, "hub id or local diffusers-layout folder (default: the backbone's)"),
+    Flag(
+        "--model", "runtime", "model", str, "hub id, local diffusers-layout folder, or 'toy' (default: the backbone's)"
+    ),
     Flag("--backbone", "runtime", "backbone", str, f"image-to-video model ({', '.join(BACKBONES)}; default i2vgen-xl)"),
     Flag("--variant", "runtime", "variant", str, "weights variant to load, e.g. fp16"),
     Flag("--device", "runtime", "device", str, "cpu, cuda or cuda:N (default: cuda if available)"),
     Flag("--dtype", "runtime", "dtype", str, "float32, float16 or bfloat16 (default: float16 on cuda)"),
     Flag("--offload", "runtime", "offload", help="keep weights on the CPU; each model visits the GPU", const=True),
     Flag("--seed", "runtime", "seed", int, "random seed (default 0)"),
-    Flag("--cache-dir", "runtime", "cache_dir", str, "where inversions are cached (default ~/.cache/anyv2v)"),
+    Flag(
+        "--cache-dir",
+        "runtime",
+        "cache_dir",
+        str,
+        "inversion cache (default $ANYV2V_CACHE, else ~/.cache/anyv2v/inversions)",
+    ),
     Flag("--no-cache", "runtime", "use_cache", help="neither read nor write the inversion cache", const=False),
-    Flag("--quiet", "runtime", "quiet", help="no progress bars", const=True),
+    Flag("--quiet", "runtime", "quiet", help="no progress bars or library notices", const=True),
+    Flag("--threads", "runtime", "threads", int, "CPU threads (default: the cores other programs leave idle)"),
 ]
 VIDEO_FLAGS = [
     Flag("--num-frames", "video", "num_frames", int, "frames to edit (default 16)"),
     Flag("--fps", "video", "fps", float, "source sampling rate and fps condition (default 8)"),
     Flag("--height", "video", "height", int, "frame height (default 512; the backbone's multiple)"),
     Flag("--width", "video", "width", int, "frame width (default 512; the backbone's multiple)"),
-    Flag("--vae-encode", "vae", "encode", str, "'mean' (repeatable, default) or 'sample' (as the official code)"),
+    Flag("--vae-encode", "vae", "encode", str, "'mean' (reproducible, default) or 'sample' (as the official code)"),
     Flag("--inversion-steps", "inversion", "steps", int, "inversion steps (reference 500)"),
     Flag("--inversion-solver", "inversion", "solver", str, "'ddim' (reference) or 'second-order' (fast)"),
     Flag("--inversion-prompt", "inversion", "prompt", str, "prompt used to invert the source (default empty)"),
@@ -117,10 +134,14 @@ def configs(
     """The preset (this command's --preset unless `preset` is given), the --config file, then the flags; the
     result checked against the chosen backbone."""
     file_data = read_config_file(args.config) if args.config else {}
-    edit, runtime = build_configs(backbone_preset, preset or args.preset, file_data, flag_overrides(args), adapt)
+    preset = preset or args.preset or file_data.get("preset")
+    edit, runtime = build_configs(backbone_preset, preset, file_data, flag_overrides(args), adapt)
+    if runtime.model is None and preset == TOY_MODEL:  # the toy preset is the toy model's settings
+        runtime = dataclasses.replace(runtime, model=TOY_MODEL)
     backbone_class(runtime.backbone).check(edit)
     if runtime.quiet:
         warnings.simplefilter("ignore")
+    set_threads(runtime.threads)
     return edit, runtime
 
 

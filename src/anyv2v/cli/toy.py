@@ -22,7 +22,7 @@ from anyv2v.cli.options import (
 from anyv2v.config import EditConfig, RuntimeConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.evaluation.demo import DEMO_CLIP, DEMO_EDIT
-from anyv2v.toy.model import SHIPPED_MODEL
+from anyv2v.pipeline import TOY_MODEL
 from anyv2v.toy.train import TrainConfig
 from anyv2v.toy.world import EDITS
 from anyv2v.video import VIDEO_SUFFIXES
@@ -73,7 +73,7 @@ def toy_configs(args: argparse.Namespace, preset: str | None = None) -> tuple[Ed
     """Any preset at the toy model's settings, on the shipped toy model unless --model names another."""
     edit, runtime = configs(args, preset, for_toy_model)
     if runtime.model is None:
-        runtime = dataclasses.replace(runtime, model=str(SHIPPED_MODEL))
+        runtime = dataclasses.replace(runtime, model=TOY_MODEL)
     return edit, runtime
 
 
