@@ -51,7 +51,7 @@ def injection_flags() -> list[Flag]:
     for backbone in BACKBONES.values():
         for name, kind in backbone.injection_kinds.items():
             owners = [b.name for b in BACKBONES.values() if name in b.injection_kinds]
-            help = f"fraction of steps with {kind.help} ({', '.join(owners)}; default {kind.fraction})"
+            help = f"fraction of steps with {kind.help} ({', '.join(owners)})"
             flags.setdefault(name, Flag(f"--{kind.flag}-injection", "injection", name, float, help))
     return list(flags.values())
 
@@ -77,26 +77,27 @@ RUNTIME_FLAGS = [
     Flag("--quiet", "runtime", "quiet", help="no progress bars or library notices", const=True),
     Flag("--threads", "runtime", "threads", int, "CPU threads (default: the cores other programs leave idle)"),
 ]
+# Their defaults are the preset's (--preset; 'anyv2v backbones' lists each backbone's presets).
 VIDEO_FLAGS = [
-    Flag("--num-frames", "video", "num_frames", int, "frames to edit (default 16)"),
-    Flag("--fps", "video", "fps", float, "source sampling rate and fps condition (default 8)"),
-    Flag("--height", "video", "height", int, "frame height (default 512; the backbone's multiple)"),
-    Flag("--width", "video", "width", int, "frame width (default 512; the backbone's multiple)"),
-    Flag("--vae-encode", "vae", "encode", str, "'mean' (reproducible, default) or 'sample' (as the official code)"),
-    Flag("--inversion-steps", "inversion", "steps", int, "inversion steps (reference 500)"),
-    Flag("--inversion-solver", "inversion", "solver", str, "'ddim' (reference) or 'second-order' (fast)"),
-    Flag("--inversion-prompt", "inversion", "prompt", str, "prompt used to invert the source (default empty)"),
-    Flag("--steps", "sampling", "steps", int, "sampling steps (reference 50)"),
-    Flag("--start-step", "sampling", "start_step", int, "sampling steps skipped at the start (reference 1)"),
+    Flag("--num-frames", "video", "num_frames", int, "frames to edit"),
+    Flag("--fps", "video", "fps", float, "rate the source is sampled at, and the fps condition"),
+    Flag("--height", "video", "height", int, "frame height (a multiple the backbone states)"),
+    Flag("--width", "video", "width", int, "frame width (a multiple the backbone states)"),
+    Flag("--vae-encode", "vae", "encode", str, "'mean' (reproducible) or 'sample' (as the official code)"),
+    Flag("--inversion-steps", "inversion", "steps", int, "inversion steps (reference 500, fast 50)"),
+    Flag("--inversion-solver", "inversion", "solver", str, "'ddim' (the official first order) or 'second-order'"),
+    Flag("--inversion-prompt", "inversion", "prompt", str, "prompt used to invert the source"),
+    Flag("--steps", "sampling", "steps", int, "sampling steps (reference 50, fast 25)"),
+    Flag("--start-step", "sampling", "start_step", int, "sampling steps skipped at the start"),
 ]
 EDIT_FLAGS = [
-    Flag("--guidance-scale", "sampling", "guidance_scale", float, "classifier-free guidance scale (reference 9)"),
-    Flag("--negative-prompt", "sampling", "negative_prompt", str, "negative prompt (default: the paper's)"),
-    Flag("--init", "sampling", "init", str, "'inverted' (default) or 'noise': where sampling starts"),
-    Flag("--eta", "sampling", "eta", float, "DDIM eta (default 0)"),
+    Flag("--guidance-scale", "sampling", "guidance_scale", float, "classifier-free guidance scale"),
+    Flag("--negative-prompt", "sampling", "negative_prompt", str, "negative prompt"),
+    Flag("--init", "sampling", "init", str, "'inverted' or 'noise': where sampling starts"),
+    Flag("--eta", "sampling", "eta", float, "fresh noise per step, 0 (deterministic) to 1"),
     *injection_flags(),
     Flag("--no-injection", "injection", "enabled", help="turn off every feature injection", const=False),
-    Flag("--decode-chunk-size", "vae", "decode_chunk_size", int, "frames per VAE decode call (default 8)"),
+    Flag("--decode-chunk-size", "vae", "decode_chunk_size", int, "frames per VAE decode call; lower saves memory"),
 ]
 
 

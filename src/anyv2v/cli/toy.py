@@ -65,7 +65,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train-toy", help="train the toy I2VGen-XL on the synthetic world (CPU or GPU)")
     train.add_argument("-o", "--output", required=True, help="folder to save the model in diffusers layout")
     for field in dataclasses.fields(TrainConfig):
-        train.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default)
+        train.add_argument(
+            f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default,
+            metavar=field.name.upper(), help=f"{field.metadata['help']} (default {field.default})",
+        )  # fmt: skip
     train.set_defaults(run=run_train_toy)
 
 

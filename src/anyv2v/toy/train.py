@@ -23,7 +23,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,24 +44,28 @@ EDITED_SHARE = 0.5  # of training scenes that are an edited twin
 STAGES = ("vae", "unet", "decoder")
 
 
+def _option(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    seed: int = 0
-    vae_steps: int = 4000
-    vae_batch: int = 16  # frames, each from its own clip
-    vae_lr: float = 1e-3
-    decoder_steps: int = 500  # last stage: the decoder alone, at a low rate; latents (and the UNet) unchanged
-    decoder_lr: float = 1e-4
-    unet_steps: int = 3000
-    unet_batch: int = 4  # clips
-    unet_lr: float = 5e-4
-    first_frame_weight: float = 4.0  # loss weight of frame 0, the conditioning frame, against each later frame's
-    high_noise_bias: float = 2.0  # timesteps drawn with density rising as t ** (bias - 1); 1 is uniform
-    image_dropout: float = 0.1  # zeroed image embeddings, so classifier-free guidance has something to contrast
-    ema_decay: float = 0.995
-    log_every: int = 50
-    checkpoint_every: int = 200
-    device: str = "auto"  # cuda when available, else cpu
+    seed: int = _option(0, "seed of every weight initialization and random draw")
+    vae_steps: int = _option(4000, "VAE training steps")
+    vae_batch: int = _option(16, "frames per VAE step, each from its own clip")
+    vae_lr: float = _option(1e-3, "VAE learning rate")
+    decoder_steps: int = _option(500, "last stage: the decoder alone, at a low rate; latents and UNet unchanged")
+    decoder_lr: float = _option(1e-4, "decoder refinement learning rate")
+    unet_steps: int = _option(3000, "UNet training steps")
+    unet_batch: int = _option(4, "clips per UNet step")
+    unet_lr: float = _option(5e-4, "UNet learning rate")
+    first_frame_weight: float = _option(4.0, "loss weight of frame 0, the conditioning frame, against each other")
+    high_noise_bias: float = _option(2.0, "timesteps drawn with density rising as t^(bias - 1); 1 is uniform")
+    image_dropout: float = _option(0.1, "share of zeroed image embeddings, so guidance has something to contrast")
+    ema_decay: float = _option(0.995, "decay of the UNet's weight average (the shipped copy)")
+    log_every: int = _option(50, "steps between log lines")
+    checkpoint_every: int = _option(200, "steps between checkpoints (a stopped run resumes from the last)")
+    device: str = _option("auto", "cuda when available, else cpu; or name one")
 
 
 class Checkpoints:
