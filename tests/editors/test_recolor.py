@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from anyv2v.editors import create_editor
-from anyv2v.editors.color import rgb_to_lab
+from anyv2v.editors.color import lightness_chroma_hue, rgb_to_lab
 from anyv2v.errors import AnyV2VError
 from tests.editors.conftest import square_on_background
 
@@ -48,7 +48,7 @@ def test_shading_inside_the_region_is_kept(frame):
 def test_tolerance_widens_the_color_range():
     frame = square_on_background(square=(200, 30, 30))
     editor = create_editor("recolor", tolerance="5")
-    with pytest.raises(AnyV2VError, match="no pixel of the frame is in the region.*tolerance=10"):
+    with pytest.raises(AnyV2VError, match="no pixel of the frame is in the region.*tolerance=10 for an exact one"):
         editor.edit(frame, "#e61e1e -> green")  # ΔE about 9 from the square
     assert create_editor("recolor", tolerance=20).edit(frame, "#e61e1e -> green").getpixel((12, 10)) == (0, 128, 0)
 
@@ -64,3 +64,29 @@ def test_tolerance_widens_the_color_range():
 def test_unusable_instructions_are_one_line_errors(frame, instruction, message):
     with pytest.raises(AnyV2VError, match=message):
         create_editor("recolor").edit(frame, instruction)
+
+
+def test_a_named_color_takes_every_shade_of_its_hue_but_not_skin_or_grey():
+    frame = np.full((32, 48, 3), 128, dtype=np.uint8)  # grey
+    frame[4:12, 4:20] = (150, 20, 30)  # a dark red bow tie, ΔE about 50 from CSS red
+    frame[16:28, 4:20] = (224, 172, 105)  # skin
+    frame[16:28, 28:44] = (250, 215, 215)  # a faint pink
+    edited = np.asarray(create_editor("recolor").edit(Image.fromarray(frame), "red -> blue"), dtype=int)
+    _, _, hue = lightness_chroma_hue(rgb_to_lab(edited[4:12, 4:20].astype(float)))
+    assert np.all(np.abs(hue - 306) < 10)  # blue now
+    kept = np.ones(frame.shape[:2], bool)
+    kept[4:12, 4:20] = False
+    assert np.array_equal(edited[kept], frame[kept])
+
+
+def test_an_exact_color_still_means_a_delta_e_range():
+    frame = square_on_background(square=(150, 20, 30))
+    with pytest.raises(AnyV2VError, match="select it with --mask IMAGE, or widen the color range"):
+        create_editor("recolor").edit(frame, "#ff0000 -> blue")
+
+
+def test_a_named_color_matching_almost_nothing_points_to_the_mask():
+    frame = np.full((100, 100, 3), 128, dtype=np.uint8)
+    frame[0, :3] = (200, 20, 20)  # 3 red pixels of 10,000
+    with pytest.warns(UserWarning, match=r"only 0.0% of the frame matched .* select it with --mask IMAGE"):
+        create_editor("recolor").edit(Image.fromarray(frame), "red -> blue")

@@ -34,6 +34,17 @@ def parse_color(text: str) -> np.ndarray:
         ) from None
 
 
+def is_color_name(text: str) -> bool:
+    """'red' or 'light blue' rather than an exact value such as '#ff0000' or 'rgb(255, 0, 0)'."""
+    text = text.strip()
+    return not text.startswith("#") and "(" not in text
+
+
+def lightness_chroma_hue(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LAB as (lightness, chroma, hue in degrees): how colourful a pixel is and which colour it is, apart."""
+    return lab[..., 0], np.hypot(lab[..., 1], lab[..., 2]), np.degrees(np.arctan2(lab[..., 2], lab[..., 1])) % 360
+
+
 def to_array(image: Image.Image) -> np.ndarray:
     """RGB pixels as float64 (H, W, 3) in 0-255."""
     return np.asarray(image.convert("RGB"), dtype=np.float64)
