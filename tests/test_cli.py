@@ -392,3 +392,13 @@ def test_the_prompt_defaults_to_the_editors_instruction(tiny_model, inputs, tmp_
     assert run_cli(args) == 2  # neither a prompt nor an instruction
     args[2:4] = ["--editor", "recolor", "--instruction", "#dc2828 -> green"]
     assert main(args) == 0
+
+
+def test_the_command_line_parses_before_loading_torch():
+    """--help and usage errors answer at once: torch, diffusers and transformers load only for real work."""
+    code = (
+        "import sys; from anyv2v.cli import build_parser; build_parser(); "
+        "print(sorted({'torch', 'diffusers', 'transformers'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

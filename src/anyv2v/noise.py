@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from diffusers.utils.torch_utils import randn_tensor
 
 from anyv2v.errors import AnyV2VError
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ def step(
     sigma, next_sigma = level.sigma, target.sigma
     fresh = min(next_sigma, eta * next_sigma * math.sqrt(max(sigma**2 - next_sigma**2, 0.0)) / sigma)
     kept = math.sqrt(next_sigma**2 - fresh**2)
+    from diffusers.utils.torch_utils import randn_tensor
+
     denoised = prediction.denoised
     noise = randn_tensor(denoised.shape, generator=generator, device=denoised.device, dtype=denoised.dtype)
     return target.signal * (prediction.denoised + kept * prediction.epsilon + fresh * noise)

@@ -23,12 +23,10 @@ from anyv2v.injection import FeatureInjector, injection_schedule
 from anyv2v.inversion import INVERTERS, closest_covering_steps, grid_positions
 from anyv2v.noise import NoiseLevel
 from anyv2v.profiling import StageCosts
-from anyv2v.runtime import library_progress_bars, resolve_device, resolve_dtype
+from anyv2v.runtime import TOY_MODEL, library_progress_bars, resolve_device, resolve_dtype
 from anyv2v.sampling import Denoiser, SourceBranch, sample
 from anyv2v.toy.model import SHIPPED_MODEL
 from anyv2v.video import fit_to_size
-
-TOY_MODEL = "toy"  # the model name of the toy I2VGen-XL shipped inside the package
 
 
 @dataclass

@@ -8,15 +8,20 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from anyv2v.errors import AnyV2VError
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+if TYPE_CHECKING:
+    import torch
+
+DTYPES = ("float32", "float16", "bfloat16")
+TOY_MODEL = "toy"  # the model name of the toy I2VGen-XL shipped inside the package
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
+    import torch
+
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -30,10 +35,12 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 def resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torch.dtype:
     """Half precision on GPUs by default; on the CPU, float32, since half precision is slow or unsupported."""
+    import torch
+
     if isinstance(dtype, str):
         if dtype not in DTYPES:
             raise AnyV2VError(f"unknown dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-        dtype = DTYPES[dtype]
+        dtype = getattr(torch, dtype)
     if dtype is None:
         return torch.float16 if device.type == "cuda" else torch.float32
     if device.type == "cpu" and dtype != torch.float32:
@@ -53,6 +60,8 @@ def default_threads() -> int:
 
 def set_threads(threads: int | None) -> int:
     """Use `threads` CPU threads (default: `default_threads()`); returns the number set."""
+    import torch
+
     if threads is not None and threads < 1:
         raise AnyV2VError(f"--threads is {threads}: use 1 or more")
     count = threads or default_threads()

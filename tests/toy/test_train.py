@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from anyv2v.toy.config import TrainConfig
 from anyv2v.toy.model import toy_components
-from anyv2v.toy.train import TrainConfig, refine_decoder, toy_backbone, train_unet, train_vae
+from anyv2v.toy.train import refine_decoder, toy_backbone, train_unet, train_vae
 
 
 def quiet(message: str) -> None:

@@ -9,23 +9,27 @@ the pipeline and the CLI read the declaration and never name a model family.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import torch
 from PIL import Image
-from torch import nn
 
 from anyv2v.config import EditConfig, InjectionConfig, VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.noise import NoiseProcess
 from anyv2v.runtime import check_model_folder, hub_files_only_local, looks_like_path
+
+if TYPE_CHECKING:  # torch loads on first use, so that the command line starts fast
+    import torch
+    from torch import nn
 
 Progress = Callable[[Iterable, str], Iterable]
 
@@ -37,6 +41,8 @@ class Condition:
     @classmethod
     def cat(cls, conditions: list[Condition]) -> Condition:
         """Stack branches along the batch, the layout that injection hooks split again."""
+        import torch
+
         kind = type(conditions[0])
         return kind(**{f.name: torch.cat([getattr(c, f.name) for c in conditions]) for f in dataclasses.fields(kind)})
 
@@ -64,7 +70,7 @@ class Backbone(ABC):
 
     name: ClassVar[str]
     default_model: ClassVar[str]
-    components: ClassVar[dict[str, type]]  # subfolder -> class, torch modules in the order a run uses them
+    components: ClassVar[dict[str, str]]  # subfolder -> "module.Class", torch modules in the order a run uses them
     denoiser: ClassVar[str]  # the component that predicts, and whose modules the injection sites name
     latent_layout: ClassVar[str]  # e.g. "BCFHW": what `encode_video`, `predict` and `decode_video` exchange
     injection_kinds: ClassVar[dict[str, InjectionKind]]
@@ -88,7 +94,9 @@ class Backbone(ABC):
             local_only = hub_files_only_local(model)
         try:
             parts = {
-                subfolder: load_component(kind, model, subfolder, dtype=dtype, variant=variant, local_only=local_only)
+                subfolder: load_component(
+                    component_class(kind), model, subfolder, dtype=dtype, variant=variant, local_only=local_only
+                )
                 for subfolder, kind in cls.components.items()
             }
         except (OSError, ValueError) as error:
@@ -98,7 +106,7 @@ class Backbone(ABC):
                 "in diffusers layout"
             ) from None
         for part in parts.values():
-            if isinstance(part, nn.Module):
+            if _is_module(part):
                 part.to(device).eval().requires_grad_(False)
         return cls(**parts, device=device)
 
@@ -156,7 +164,7 @@ class Backbone(ABC):
 
     def models(self) -> list[nn.Module]:
         """The torch modules, in the order a run uses them (for offloading)."""
-        return [getattr(self, name) for name in self.components if isinstance(getattr(self, name), nn.Module)]
+        return [getattr(self, name) for name in self.components if _is_module(getattr(self, name))]
 
     @abstractmethod
     def encode_frame(self, frame: Image.Image, *, sample: bool, generator: torch.Generator | None) -> FrameEncoding:
@@ -198,6 +206,7 @@ class Backbone(ABC):
 
     def enable_cpu_offload(self) -> None:
         """Keep weights on the CPU and move each model to the GPU only while it runs."""
+        import torch
         from accelerate import cpu_offload_with_hook
 
         if self.device.type != "cuda":
@@ -255,12 +264,39 @@ class ImageNormalization:
 
     def __call__(self, frame: Image.Image) -> torch.Tensor:
         """(1, 3, height, width): the frame's central square at the encoder's input size, normalized."""
+        import torch
+
         side = min(frame.size)
         left, top = (frame.width - side) // 2, (frame.height - side) // 2
         square = frame.crop((left, top, left + side, top + side)).resize(self.size, Image.BILINEAR)
         pixels = torch.from_numpy(np.asarray(square.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)
         mean, std = torch.tensor(self.mean).view(3, 1, 1), torch.tensor(self.std).view(3, 1, 1)
         return ((pixels - mean) / std).unsqueeze(0)
+
+
+def no_grad(method: Callable) -> Callable:
+    """torch.no_grad() around a method, with torch imported at the first call rather than at import."""
+
+    @functools.wraps(method)
+    def without_gradients(*args, **kwargs):
+        import torch
+
+        with torch.no_grad():
+            return method(*args, **kwargs)
+
+    return without_gradients
+
+
+def _is_module(part: object) -> bool:
+    from torch import nn
+
+    return isinstance(part, nn.Module)
+
+
+def component_class(name: str) -> type:
+    """A component's class from its declared "module.Class" name, imported only when a model loads."""
+    module, _, attribute = name.rpartition(".")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def load_component(

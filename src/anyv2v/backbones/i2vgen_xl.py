@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from diffusers import AutoencoderKL, DDIMScheduler
-from diffusers.models.unets import I2VGenXLUNet
 from PIL import Image
-from transformers import CLIPTextModel, CLIPTokenizer, CLIPVisionModelWithProjection
 
-from anyv2v.backbones.base import Backbone, Condition, FrameEncoding, ImageNormalization, InjectionKind, Progress
+from anyv2v.backbones.base import Backbone, Condition, FrameEncoding, InjectionKind, Progress, no_grad
 from anyv2v.config import EditConfig, VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.noise import DiffusionProcess
+
+if TYPE_CHECKING:  # loaded with the model, not at import: the command line starts without them
+    import torch
+    from diffusers import AutoencoderKL
+    from diffusers.models.unets import I2VGenXLUNet
+    from transformers import CLIPTextModel, CLIPTokenizer, CLIPVisionModelWithProjection
+
+    from anyv2v.backbones.base import ImageNormalization
 
 # The paper's sites: ResNet 1 of up block 1; self-attention layers 1-2 of up block 1 and 0-2 of up blocks 2-3.
 _PAPER_ATTENTION_LAYERS = ("up_blocks.1.{kind}.[12]", "up_blocks.[23].{kind}.[012]")
@@ -73,13 +78,13 @@ class I2VGenXL(Backbone):
     name = "i2vgen-xl"
     default_model = "ali-vilab/i2vgen-xl"
     components = {
-        "text_encoder": CLIPTextModel,
-        "image_encoder": CLIPVisionModelWithProjection,
-        "unet": I2VGenXLUNet,
-        "vae": AutoencoderKL,
-        "tokenizer": CLIPTokenizer,
-        "feature_extractor": ImageNormalization,
-        "scheduler": DDIMScheduler,
+        "text_encoder": "transformers.CLIPTextModel",
+        "image_encoder": "transformers.CLIPVisionModelWithProjection",
+        "unet": "diffusers.models.unets.I2VGenXLUNet",
+        "vae": "diffusers.AutoencoderKL",
+        "tokenizer": "transformers.CLIPTokenizer",
+        "feature_extractor": "anyv2v.backbones.base.ImageNormalization",
+        "scheduler": "diffusers.DDIMScheduler",
     }
     denoiser = "unet"
     latent_layout = "BCFHW"
@@ -118,7 +123,7 @@ class I2VGenXL(Backbone):
                     f"{max(8, round(value / 8) * 8)} (--{name})"
                 )
 
-    @torch.no_grad()
+    @no_grad
     def encode_text(self, prompt: str) -> torch.Tensor:
         tokens = self.tokenizer(
             [prompt], padding="max_length", max_length=self.tokenizer.model_max_length, truncation=True,
@@ -135,7 +140,7 @@ class I2VGenXL(Backbone):
         final_norm = getattr(self.text_encoder, "text_model", self.text_encoder).final_layer_norm
         return final_norm(states).to(self.dtype)
 
-    @torch.no_grad()
+    @no_grad
     def encode_frame(self, frame: Image.Image, *, sample: bool, generator: torch.Generator | None) -> FrameEncoding:
         pixels = _to_pixels(frame).to(self.device, self.dtype)
         return FrameEncoding(
@@ -147,6 +152,8 @@ class I2VGenXL(Backbone):
         self, prompt: str, frame: FrameEncoding, video: VideoConfig, *, negative: bool = False
     ) -> I2VGenXLCondition:
         """The negative branch has the negative prompt and a zeroed image embedding, as I2VGenXLPipeline."""
+        import torch
+
         return I2VGenXLCondition(
             text=self.encode_text(prompt),
             image_embeddings=torch.zeros_like(frame.embedding) if negative else frame.embedding,
@@ -154,10 +161,12 @@ class I2VGenXL(Backbone):
             fps=torch.tensor([video.fps], device=self.device),
         )
 
-    @torch.no_grad()
+    @no_grad
     def encode_video(
         self, frames: list[Image.Image], *, sample: bool, generator: torch.Generator | None, chunk_size: int = 8
     ) -> torch.Tensor:
+        import torch
+
         pixels = torch.cat([_to_pixels(frame) for frame in frames])
         latents = torch.cat(
             [
@@ -167,8 +176,10 @@ class I2VGenXL(Backbone):
         )
         return latents.permute(1, 0, 2, 3).unsqueeze(0)
 
-    @torch.no_grad()
+    @no_grad
     def decode_video(self, latents: torch.Tensor, chunk_size: int, progress: Progress) -> torch.Tensor:
+        import torch
+
         latents = latents / self.vae.config.scaling_factor
         batch, channels, frames, height, width = latents.shape
         flat = latents.permute(0, 2, 1, 3, 4).reshape(batch * frames, channels, height, width)
@@ -176,7 +187,7 @@ class I2VGenXL(Backbone):
         images = torch.cat([self.vae.decode(chunk).sample.float() for chunk in progress(chunks, "decode")])
         return (images / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1)
 
-    @torch.no_grad()
+    @no_grad
     def predict(self, latents: torch.Tensor, timestep: torch.Tensor, condition: I2VGenXLCondition) -> torch.Tensor:
         return self.unet(
             latents,
@@ -206,11 +217,15 @@ class I2VGenXL(Backbone):
 
 def _to_pixels(frame: Image.Image) -> torch.Tensor:
     """(1, 3, H, W) in [-1, 1], the VAE's input range."""
+    import torch
+
     array = np.asarray(frame.convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0) * 2.0 - 1.0
 
 
 def _with_position_ramp(first_latent: torch.Tensor, num_frames: int) -> torch.Tensor:
     """I2VGenXL's image latents: the first frame's latent, then constant maps rising to 1 over the frames."""
+    import torch
+
     ramp = [torch.ones_like(first_latent) * ((i + 1) / (num_frames - 1)) for i in range(num_frames - 1)]
     return torch.cat([first_latent, *ramp], dim=2)

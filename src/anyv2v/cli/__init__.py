@@ -7,8 +7,6 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-import torch
-
 from anyv2v.cli import edit, info, toy
 from anyv2v.cli.options import OneLineParser
 from anyv2v.errors import AnyV2VError
@@ -35,7 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # outputs are written to temporary names and renamed only when complete
         print("interrupted: no output was written", file=sys.stderr)
         return 130
-    except torch.OutOfMemoryError:
+    except Exception as error:
+        if not is_out_of_memory(error):
+            raise
         offload = "" if getattr(args, "runtime.offload", None) else "add --offload, "
         print(
             f"error: out of GPU memory: {offload}lower --decode-chunk-size (e.g. 2), or edit fewer --num-frames or "
@@ -44,3 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     return 0
+
+
+def is_out_of_memory(error: Exception) -> bool:
+    """torch's out-of-memory error, checked without importing torch (a command that never loaded it has none)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(error, torch.OutOfMemoryError)

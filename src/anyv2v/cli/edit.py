@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import torch
 from PIL import Image
 
 from anyv2v.backbones import backbone_class
@@ -23,8 +22,7 @@ from anyv2v.cli.options import (
 from anyv2v.config import RuntimeConfig, VideoConfig
 from anyv2v.editors import free_device_memory, get_editor
 from anyv2v.errors import AnyV2VError
-from anyv2v.pipeline import TOY_MODEL
-from anyv2v.runtime import check_model_folder, looks_like_path
+from anyv2v.runtime import TOY_MODEL, check_model_folder, looks_like_path
 from anyv2v.video import (
     IMAGE_SUFFIXES,
     PREVIEW_MIN_HEIGHT,
@@ -109,8 +107,7 @@ def run_edit(args: argparse.Namespace) -> None:
         written.append(write_image(edited_frame, output.with_suffix(".frame.png")))
 
     pipe = load_pipeline(edit, runtime)
-    generator = torch.Generator().manual_seed(runtime.seed)
-    frames = pipe.edit(source, edited_frame, prompt, generator=generator)
+    frames = pipe.edit(source, edited_frame, prompt, generator=seeded_generator(runtime.seed))
     write_video(frames, output, edit.video.fps)
     if preview is not None:
         labels = ["source", "edited frame", "AnyV2V"]
@@ -119,6 +116,12 @@ def run_edit(args: argparse.Namespace) -> None:
         written.append(preview)
     if not runtime.quiet:
         print(f"wrote {', '.join(map(str, written))}")
+
+
+def seeded_generator(seed: int):
+    import torch
+
+    return torch.Generator().manual_seed(seed)
 
 
 def edit_prompt(args: argparse.Namespace) -> str:
@@ -149,8 +152,7 @@ def run_editor(args: argparse.Namespace, frame: Image.Image, runtime: RuntimeCon
     if runtime.quiet:
         silence_library_output()
     with editor_class.from_options(**options) as editor:
-        generator = torch.Generator().manual_seed(runtime.seed)
-        return editor.edit(frame, args.instruction, references, mask=mask, generator=generator)
+        return editor.edit(frame, args.instruction, references, mask=mask, generator=seeded_generator(runtime.seed))
 
 
 def editor_options(args: argparse.Namespace, known: list[str], runtime: RuntimeConfig) -> dict[str, Any]:

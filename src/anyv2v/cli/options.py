@@ -13,8 +13,7 @@ from typing import Any
 from anyv2v.backbones import BACKBONES, backbone_class
 from anyv2v.config import EditConfig, RuntimeConfig, build_configs, read_config_file
 from anyv2v.errors import AnyV2VError
-from anyv2v.pipeline import TOY_MODEL
-from anyv2v.runtime import set_threads
+from anyv2v.runtime import TOY_MODEL, set_threads
 
 
 @dataclass(frozen=True)

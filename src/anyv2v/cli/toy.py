@@ -21,10 +21,9 @@ from anyv2v.cli.options import (
 )
 from anyv2v.config import EditConfig, RuntimeConfig
 from anyv2v.errors import AnyV2VError
-from anyv2v.evaluation.demo import DEMO_CLIP, DEMO_EDIT
-from anyv2v.pipeline import TOY_MODEL
-from anyv2v.toy.train import TrainConfig
-from anyv2v.toy.world import EDITS
+from anyv2v.runtime import TOY_MODEL
+from anyv2v.toy.config import TrainConfig
+from anyv2v.toy.world import DEMO_CLIP, DEMO_EDIT, EDITS
 from anyv2v.video import VIDEO_SUFFIXES
 
 

@@ -10,18 +10,21 @@ from __future__ import annotations
 import dataclasses
 import gc
 import importlib.util
+import sys
 import types
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import torch
 from PIL import Image
 
 from anyv2v.errors import AnyV2VError
 from anyv2v.video import fit_to_size
+
+if TYPE_CHECKING:
+    import torch
 
 Usage = Literal["required", "optional", "unused"]
 _TRUE = ("1", "true", "yes", "on")
@@ -222,5 +225,6 @@ def _bracket(text: str, optional: bool) -> str:
 def free_device_memory() -> None:
     """Return freed model memory to the GPU now, so the next model (the I2V backbone) can have it."""
     gc.collect()
-    if torch.cuda.is_available():
+    torch = sys.modules.get("torch")  # no torch loaded, no GPU memory to return
+    if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()

@@ -19,12 +19,8 @@ from anyv2v.config import EditConfig
 from anyv2v.evaluation.bench import scores
 from anyv2v.evaluation.metrics import psnr
 from anyv2v.pipeline import AnyV2VPipeline
-from anyv2v.toy.world import HELDOUT_SEEDS, clip_pair, to_images
+from anyv2v.toy.world import DEMO_CLIP, DEMO_EDIT, HELDOUT_SEEDS, clip_pair, to_images
 from anyv2v.video import PREVIEW_MIN_HEIGHT, read_image, read_video, write_preview, write_video
-
-# The default clip and edit: one the shipped model carries (docs/bench/main/bench.json), so a first look shows
-# AnyV2V working; every other clip and edit is one flag away.
-DEMO_EDIT, DEMO_CLIP = "recolor", 0
 
 
 @dataclass

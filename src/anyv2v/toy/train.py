@@ -23,7 +23,6 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,36 +35,13 @@ from anyv2v.backbones.i2vgen_xl import I2VGenXL
 from anyv2v.config import VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.runtime import atomic_output
+from anyv2v.toy.config import TrainConfig
 from anyv2v.toy.model import FRAME_SIZE, save_diffusers_layout, toy_components
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, Scene, edit_scene, random_scene, render, render_frame, to_images
 
 FRAMES, FPS = 8, 8.0
 EDITED_SHARE = 0.5  # of training scenes that are an edited twin
 STAGES = ("vae", "unet", "decoder")
-
-
-def _option(default, help: str):
-    return field(default=default, metadata={"help": help})
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    seed: int = _option(0, "seed of every weight initialization and random draw")
-    vae_steps: int = _option(4000, "VAE training steps")
-    vae_batch: int = _option(16, "frames per VAE step, each from its own clip")
-    vae_lr: float = _option(1e-3, "VAE learning rate")
-    decoder_steps: int = _option(500, "last stage: the decoder alone, at a low rate; latents and UNet unchanged")
-    decoder_lr: float = _option(1e-4, "decoder refinement learning rate")
-    unet_steps: int = _option(3000, "UNet training steps")
-    unet_batch: int = _option(4, "clips per UNet step")
-    unet_lr: float = _option(5e-4, "UNet learning rate")
-    first_frame_weight: float = _option(4.0, "loss weight of frame 0, the conditioning frame, against each other")
-    high_noise_bias: float = _option(2.0, "timesteps drawn with density rising as t^(bias - 1); 1 is uniform")
-    image_dropout: float = _option(0.1, "share of zeroed image embeddings, so guidance has something to contrast")
-    ema_decay: float = _option(0.995, "decay of the UNet's weight average (the shipped copy)")
-    log_every: int = _option(50, "steps between log lines")
-    checkpoint_every: int = _option(200, "steps between checkpoints (a stopped run resumes from the last)")
-    device: str = _option("auto", "cuda when available, else cpu; or name one")
 
 
 class Checkpoints:
@@ -303,11 +279,12 @@ def checkpoint_folder(output: Path) -> Path:
     return output.with_name(f"{output.name}.checkpoints")
 
 
-def train_toy(output: Path, config: TrainConfig = TrainConfig(), log: Callable[[str], None] = print) -> Path:
+def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[str], None] = print) -> Path:
     """Train every stage and save the model in diffusers layout at `output`.
 
     Checkpoints go to `OUTPUT.checkpoints/`; running again with the same settings resumes from them.
     """
+    config = config or TrainConfig()
     device = torch.device(config.device if config.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu")
     started = time.time()
     checkpoints = Checkpoints(checkpoint_folder(output), config)

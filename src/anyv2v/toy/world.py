@@ -17,6 +17,9 @@ from PIL import Image
 KINDS = ("circle", "square", "triangle", "stripes")
 EDITS = ("recolor", "background", "restyle", "reshape")
 HELDOUT_SEEDS = range(1_000_000, 1_000_100)  # never drawn for training
+# What `anyv2v demo` shows by default: an edit the shipped model carries (docs/bench/main/bench.json), so a first
+# look shows AnyV2V working; every other clip and edit is one flag away.
+DEMO_EDIT, DEMO_CLIP = "recolor", 0
 SUPERSAMPLE = 2  # anti-aliased edges: each pixel averages SUPERSAMPLE**2 samples
 
 

@@ -1,0 +1,32 @@
+"""The toy model's training settings, apart from the training code so that the command line can list them
+without loading torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def _option(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every number of a toy training run; checkpoints record them and refuse to resume under others."""
+
+    seed: int = _option(0, "seed of every weight initialization and random draw")
+    vae_steps: int = _option(4000, "VAE training steps")
+    vae_batch: int = _option(16, "frames per VAE step, each from its own clip")
+    vae_lr: float = _option(1e-3, "VAE learning rate")
+    decoder_steps: int = _option(500, "last stage: the decoder alone, at a low rate; latents and UNet unchanged")
+    decoder_lr: float = _option(1e-4, "decoder refinement learning rate")
+    unet_steps: int = _option(3000, "UNet training steps")
+    unet_batch: int = _option(4, "clips per UNet step")
+    unet_lr: float = _option(5e-4, "UNet learning rate")
+    first_frame_weight: float = _option(4.0, "loss weight of frame 0, the conditioning frame, against each other")
+    high_noise_bias: float = _option(2.0, "timesteps drawn with density rising as t^(bias - 1); 1 is uniform")
+    image_dropout: float = _option(0.1, "share of zeroed image embeddings, so guidance has something to contrast")
+    ema_decay: float = _option(0.995, "decay of the UNet's weight average (the shipped copy)")
+    log_every: int = _option(50, "steps between log lines")
+    checkpoint_every: int = _option(200, "steps between checkpoints (a stopped run resumes from the last)")
+    device: str = _option("auto", "cuda when available, else cpu; or name one")
