@@ -7,11 +7,12 @@ import shutil
 import pytest
 import torch
 
+from anyv2v.backbones.base import classifier_free_guidance
 from anyv2v.cache import InversionCache
 from anyv2v.errors import AnyV2VError
 from anyv2v.inversion import INVERTERS, grid_positions
 from anyv2v.noise import DiffusionProcess, FlowMatchingProcess
-from anyv2v.sampling import Denoiser, classifier_free_guidance
+from anyv2v.sampling import Denoiser
 from anyv2v.toy.model import I2VGENXL_SCHEDULER
 from tests.helpers import NO_INJECTION, load_tiny_pipeline, tiny_config
 

@@ -161,7 +161,14 @@ class AnyV2VPipeline:
             branches.insert(0, self.backbone.condition(negative, frame, video, negative=True))
         return Condition.cat(branches)
 
-    def _source_condition(self, frames: list[Image.Image], config: EditConfig, generator, *, negative=False):
+    def _source_condition(
+        self,
+        frames: list[Image.Image],
+        config: EditConfig,
+        generator: torch.Generator | None,
+        *,
+        negative: bool = False,
+    ) -> Condition:
         """The source branch's condition: its first frame and the inversion prompt (the negative one if asked).
 
         Encoded afresh for each use: with `vae.encode = "sample"` the inversion and the source branch then draw

@@ -87,10 +87,3 @@ def sample(
 def branch_count(guidance_scale: float) -> int:
     """Classifier-free guidance needs a negative branch beside the conditional one."""
     return 2 if guidance_scale > 1 else 1
-
-
-def classifier_free_guidance(output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
-    if guidance_scale <= 1:
-        return output
-    negative, positive = output.chunk(2)
-    return negative + guidance_scale * (positive - negative)

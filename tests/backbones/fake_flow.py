@@ -88,9 +88,9 @@ class FakeFlow(Backbone):
     name = "fake-flow"
     default_model = "anyv2v-tests/fake-flow"
     components = {
-        "transformer": TinyFlowTransformer,
-        "vae": AutoencoderKL,
-        "scheduler": FlowMatchEulerDiscreteScheduler,
+        "transformer": "tests.backbones.fake_flow.TinyFlowTransformer",
+        "vae": "diffusers.AutoencoderKL",
+        "scheduler": "diffusers.FlowMatchEulerDiscreteScheduler",
     }
     denoiser = "transformer"
     latent_layout = "BFCHW"

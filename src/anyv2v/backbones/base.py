@@ -176,10 +176,7 @@ class Backbone(ABC):
 
     def guide(self, output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
         """Combine the negative and conditional halves of a batch of raw outputs (one scale for all frames)."""
-        if guidance_scale <= 1:
-            return output
-        negative, positive = output.chunk(2)
-        return negative + guidance_scale * (positive - negative)
+        return classifier_free_guidance(output, guidance_scale)
 
     @abstractmethod
     def encode_video(
@@ -272,6 +269,14 @@ class ImageNormalization:
         pixels = torch.from_numpy(np.asarray(square.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)
         mean, std = torch.tensor(self.mean).view(3, 1, 1), torch.tensor(self.std).view(3, 1, 1)
         return ((pixels - mean) / std).unsqueeze(0)
+
+
+def classifier_free_guidance(output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
+    """[negative, conditional] halves of a batch -> negative + scale · (conditional - negative); scale 1: as is."""
+    if guidance_scale <= 1:
+        return output
+    negative, positive = output.chunk(2)
+    return negative + guidance_scale * (positive - negative)
 
 
 def no_grad(method: Callable) -> Callable:
