@@ -355,10 +355,12 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_no_output(tiny_model, input
     assert not inputs["out"].parent.exists()
 
 
-def test_threads_flag_sets_torchs_threads_and_refuses_zero(tiny_model, inputs, tmp_path, capsys):
-    assert main(edit_args(tiny_model, inputs, tmp_path, "--threads", "2", "--no-preview")) == 0
-    assert torch.get_num_threads() == 2
-    assert main(edit_args(tiny_model, inputs, tmp_path, "--threads", "0")) == 2
+def test_threads_flag_sets_torchs_threads_and_refuses_zero(tmp_path, square_png, capsys):
+    args = ["edit-frame", str(square_png), "--editor", "recolor", "--instruction", "#dc2828 -> green",
+            "--height", "32", "--width", "32", "-o", str(tmp_path / "frame.png"), "--quiet"]  # fmt: skip
+    assert main([*args, "--threads", "3"]) == 0
+    assert torch.get_num_threads() == 3
+    assert main([*args, "--threads", "0"]) == 2
     assert "--threads is 0: use 1 or more" in capsys.readouterr().err
 
 
@@ -366,8 +368,10 @@ def test_the_default_thread_count_leaves_busy_cores_alone(monkeypatch):
     from anyv2v import runtime
 
     monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.setattr(runtime.os, "getloadavg", lambda: (0.3, 0.0, 0.0))
+    assert runtime.default_threads() == 4  # an idle machine: half the cores
     monkeypatch.setattr(runtime.os, "getloadavg", lambda: (5.2, 0.0, 0.0))
-    assert runtime.default_threads() == 3
+    assert runtime.default_threads() == 3  # what the other programs leave
     monkeypatch.setattr(runtime.os, "getloadavg", lambda: (12.0, 0.0, 0.0))
     assert runtime.default_threads() == 1
 

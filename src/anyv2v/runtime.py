@@ -50,12 +50,13 @@ def resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torc
 
 
 def default_threads() -> int:
-    """CPU threads for torch: the cores this process may use minus those other programs keep busy (load
-    average), at least 1. torch's default, every core, collapses on a busy machine: its threads spin waiting
-    for each other while other programs hold the cores."""
+    """CPU threads for torch: half the cores this process may use, fewer if other programs keep more than the
+    other half busy (load average), at least 1. torch's default, every core, collapses on a busy machine: its
+    threads spin waiting for each other while other programs hold the cores; the load average alone reacts
+    too late to a program that has just started."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return max(1, min(cores, round(cores - busy)))
+    return max(1, min(cores // 2, round(cores - busy)))
 
 
 def set_threads(threads: int | None) -> int:

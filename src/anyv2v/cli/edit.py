@@ -40,7 +40,7 @@ EDITOR_ONLY_ARGUMENTS = ("instruction", "reference", "mask", "editor_model", "ed
 EDIT_FRAME_FLAGS = [
     flag
     for flag in RUNTIME_FLAGS + VIDEO_FLAGS
-    if flag.name in ("--device", "--seed", "--quiet", "--height", "--width")
+    if flag.name in ("--device", "--seed", "--quiet", "--threads", "--height", "--width")
 ]
 
 
