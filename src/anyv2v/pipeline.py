@@ -190,11 +190,8 @@ class AnyV2VPipeline:
     ) -> dict[int, torch.Tensor]:
         """By sampling-grid position; inverted on the inversion's own grid with the source branch's condition
         (plus a negative branch if the inversion is guided)."""
-        process = self.backbone.process
-        needed = list(range(self._first_step(config), config.sampling.steps))
-        grid = process.grid(config.inversion.steps)
-        on_grid = self._inversion_positions(process.grid(config.sampling.steps), grid, config)
-        positions = dict(zip(needed, on_grid, strict=True))
+        grid = self.backbone.process.grid(config.inversion.steps)
+        positions = self._inversion_positions(grid, config)
 
         cache_key = self._cache_key(frames, config)
         if cache_key is not None:
@@ -220,21 +217,20 @@ class AnyV2VPipeline:
             self.cache.save(cache_key, inverted, {"model": self.model_id, "config": config.to_dict()})
         return {j: inverted[i] for j, i in positions.items()}
 
-    def _inversion_positions(
-        self, sampling_grid: list[NoiseLevel], inversion_grid: list[NoiseLevel], config: EditConfig
-    ) -> list[int]:
-        """Where the sampler's levels sit on the inversion grid; every one it starts from or injects at must."""
-        needed = sampling_grid[self._first_step(config) : config.sampling.steps]
+    def _inversion_positions(self, inversion_grid: list[NoiseLevel], config: EditConfig) -> dict[int, int]:
+        """Sampling-grid position -> inversion-grid position of every level the sampler starts from or injects
+        at; each must lie on the inversion grid."""
+        process, steps, first = self.backbone.process, config.sampling.steps, self._first_step(config)
+        needed = process.grid(steps)[first:steps]
         positions = grid_positions(needed, inversion_grid)
         if None in positions:
-            steps = config.sampling.steps
-            suggestion = closest_covering_steps(needed, self.backbone.process.grid, config.inversion.steps)
+            suggestion = closest_covering_steps(needed, process.grid, config.inversion.steps)
             fix = f"use {suggestion} inversion steps" if suggestion else "change the sampling steps"
             raise AnyV2VError(
                 f"the {config.inversion.steps}-step inversion grid does not hold every level the {steps} sampling "
                 f"steps start from: {fix} (--inversion-steps)"
             )
-        return positions
+        return dict(enumerate(positions, start=first))
 
     def _cache_key(self, frames: list[Image.Image], config: EditConfig) -> str | None:
         """None when caching is off, or when sampled VAE latents make the inversion depend on the RNG."""
