@@ -76,16 +76,16 @@ def step(
     With eta > 0, part of the target's noise is fresh (k-diffusion's ancestral split, which is DDIM's eta
     written in σ = noise / signal); the rest follows the predicted noise.
     """
+    from diffusers.utils.torch_utils import randn_tensor
+
+    denoised, epsilon = prediction.denoised, prediction.epsilon
     if eta == 0 or target.noise == 0 or target.signal == 0:
-        return target.signal * prediction.denoised + target.noise * prediction.epsilon
+        return target.signal * denoised + target.noise * epsilon
     sigma, next_sigma = level.sigma, target.sigma
     fresh = min(next_sigma, eta * next_sigma * math.sqrt(max(sigma**2 - next_sigma**2, 0.0)) / sigma)
     kept = math.sqrt(next_sigma**2 - fresh**2)
-    from diffusers.utils.torch_utils import randn_tensor
-
-    denoised = prediction.denoised
     noise = randn_tensor(denoised.shape, generator=generator, device=denoised.device, dtype=denoised.dtype)
-    return target.signal * (prediction.denoised + kept * prediction.epsilon + fresh * noise)
+    return target.signal * (denoised + kept * epsilon + fresh * noise)
 
 
 class DiffusionProcess(NoiseProcess):
