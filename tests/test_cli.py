@@ -406,3 +406,29 @@ def test_the_command_line_parses_before_loading_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_help_texts_name_values_not_config_fields(capsys):
+    for command in (["edit", "--help"], ["train-toy", "--help"], ["bench", "--help"]):
+        with pytest.raises(SystemExit):
+            main(command)
+        text = capsys.readouterr().out
+        assert not re.search(r"\b(RUNTIME|SAMPLING|VIDEO|INVERSION|INJECTION|VAE)\.", text), command
+    assert "(default 4000)" in main_help(["train-toy", "--help"], capsys)  # every option has a help text
+    assert "reproducible" in main_help(["edit", "--help"], capsys)
+
+
+def main_help(command: list[str], capsys) -> str:
+    with pytest.raises(SystemExit):
+        main(command)
+    return capsys.readouterr().out
+
+
+def test_the_toy_preset_implies_the_toy_model():
+    from anyv2v.cli import build_parser
+    from anyv2v.cli.options import configs
+
+    _, runtime = configs(build_parser().parse_args(["invert", "clip.mp4", "--preset", "toy"]))
+    assert runtime.model == "toy"
+    _, runtime = configs(build_parser().parse_args(["invert", "clip.mp4", "--preset", "toy", "--model", "m"]))
+    assert runtime.model == "m"

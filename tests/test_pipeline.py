@@ -120,3 +120,14 @@ def test_a_hub_id_offline_and_not_cached_fails_at_once_naming_the_cause(monkeypa
     monkeypatch.setattr(huggingface_hub, "snapshot_download", not_cached)
     with pytest.raises(AnyV2VError, match="hub cannot be reached .* 'ali-vilab/i2vgen-xl' is not in the local cache"):
         AnyV2VPipeline.from_pretrained(device="cpu", use_cache=False)
+
+
+def test_a_reused_inversion_is_announced(tiny_model, tmp_path, source_frames, capsys):
+    from anyv2v.pipeline import AnyV2VPipeline
+
+    config = tiny_config(steps=2, inversion_steps=4)
+    pipe = AnyV2VPipeline.from_pretrained(str(tiny_model), device="cpu", cache_dir=str(tmp_path), progress=True)
+    pipe.invert(source_frames, config=config)
+    assert "reusing" not in capsys.readouterr().err
+    pipe.invert(source_frames, config=config)
+    assert f"inversion: reusing {tmp_path}" in capsys.readouterr().err
