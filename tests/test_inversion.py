@@ -11,7 +11,7 @@ from anyv2v.backbones.base import classifier_free_guidance
 from anyv2v.cache import InversionCache
 from anyv2v.errors import AnyV2VError
 from anyv2v.inversion import INVERTERS, grid_positions
-from anyv2v.noise import DiffusionProcess, FlowMatchingProcess
+from anyv2v.noise import DiffusionProcess, EDMProcess, FlowMatchingProcess
 from anyv2v.sampling import Denoiser
 from anyv2v.toy.model import I2VGENXL_SCHEDULER
 from tests.helpers import NO_INJECTION, load_tiny_pipeline, tiny_config
@@ -114,17 +114,30 @@ class GaussianData:
     def __call__(self, latents: torch.Tensor, timestep: torch.Tensor, condition) -> torch.Tensor:
         level = min(self.grid, key=lambda level: abs(level.timestep - float(timestep)))  # told in float32
         a, b, x = level.signal, level.noise, latents.double()
+        if isinstance(self.process, EDMProcess):
+            x = x * math.sqrt(b**2 + 1)  # an EDM model sees x / √(σ² + 1)
         variance = a**2 * self.std**2 + b**2
         clean, eps = a * self.std**2 * x / variance, b * x / variance
         if isinstance(self.process, FlowMatchingProcess):
             return (eps - clean).to(latents.dtype)
+        if isinstance(self.process, EDMProcess):  # EDM's v: what `split` turns back into `clean`
+            return (eps if b == 0 else (x / (b**2 + 1) - clean) * math.sqrt(b**2 + 1) / b).to(latents.dtype)
         return (a * eps - b * clean).to(latents.dtype)  # v-prediction
 
     def exact(self, clean: torch.Tensor, level) -> torch.Tensor:
         return clean * math.sqrt(level.signal**2 * self.std**2 + level.noise**2) / self.std
 
 
-PROCESSES = {"diffusion (v)": DiffusionProcess(I2VGENXL_SCHEDULER), "flow matching": FlowMatchingProcess(shift=3.0)}
+SVD_SCHEDULER = {  # stabilityai/stable-video-diffusion-img2vid-xt scheduler/scheduler_config.json
+    "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "interpolation_type": "linear",
+    "num_train_timesteps": 1000, "prediction_type": "v_prediction", "sigma_max": 700.0, "sigma_min": 0.002,
+    "steps_offset": 1, "timestep_spacing": "leading", "timestep_type": "continuous", "use_karras_sigmas": True,
+}  # fmt: skip
+PROCESSES = {
+    "diffusion (v)": DiffusionProcess(I2VGENXL_SCHEDULER),
+    "flow matching": FlowMatchingProcess({"shift": 3.0}),
+    "edm": EDMProcess(SVD_SCHEDULER),
+}
 
 
 def inversion_error(solver: str, steps: int, process_name: str = "diffusion (v)", noise: float = 0.9) -> float:
@@ -158,6 +171,15 @@ def test_both_inverters_converge_on_a_flow_matching_process_too():
     assert first[50] / first[100] < 2.5  # first order: about 2x per halving
     assert second[50] / second[100] > 3  # second order: about 4x per halving
     assert second[50] < first[50] / 2
+
+
+def test_both_inverters_converge_at_their_order_on_an_edm_process():
+    """Stable Video Diffusion's process: x = x0 + σ ε on a Karras grid, EDM-scaled v, scaled model input."""
+    first = {steps: inversion_error("ddim", steps, "edm") for steps in (50, 100, 200)}
+    second = {steps: inversion_error("second-order", steps, "edm") for steps in (50, 100, 200)}
+    assert 1.5 < first[50] / first[100] < 2.5 and 1.5 < first[100] / first[200] < 2.5  # first order
+    assert second[50] / second[100] > 3 and second[100] / second[200] > 3  # second order
+    assert second[100] < first[100] / 5
 
 
 def test_the_pipeline_inverts_with_the_configured_solver_and_caches_each_apart(tiny_model, tmp_path, source_frames):

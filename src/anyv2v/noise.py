@@ -15,8 +15,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from anyv2v.errors import AnyV2VError
 
 if TYPE_CHECKING:
@@ -124,23 +122,61 @@ class DiffusionProcess(NoiseProcess):
         return Prediction(denoised=(latents - b * output) / a, epsilon=output)
 
 
-class FlowMatchingProcess(NoiseProcess):
-    """Rectified flow, x = (1 - s) x0 + s ε, with a velocity model v = ε - x0, on a shifted sigma grid.
+class EDMProcess(NoiseProcess):
+    """Karras et al.'s (EDM) parameterization on diffusers' EulerDiscreteScheduler grid, as Stable Video
+    Diffusion uses it: x = x0 + σ ε (signal 1), the model sees x / √(σ² + 1) and is told 0.25 ln σ, and returns
+    an EDM-scaled v.
 
-    The grid is diffusers' FlowMatchEulerDiscreteScheduler's: s from 1 to 1/T spaced linearly, then shifted
-    towards noise (s' = shift · s / (1 + (shift - 1) s)), then 0; the model is told 1000 · s.
+    The clean end (σ = 0) is told the grid's smallest nonzero level, the lowest one the model was trained on;
+    `split` stays finite there (ε = v at σ = 0).
     """
 
-    def __init__(self, shift: float = 1.0, num_train_timesteps: int = 1000):
-        self.shift = shift
-        self.num_train_timesteps = num_train_timesteps
+    def __init__(self, scheduler_config: dict):
+        from diffusers import EulerDiscreteScheduler
+
+        self.scheduler = EulerDiscreteScheduler.from_config(scheduler_config)
+        config = self.scheduler.config
+        if config.prediction_type != "v_prediction" or config.timestep_type != "continuous":
+            raise AnyV2VError(
+                f"an EDM model needs prediction_type 'v_prediction' and timestep_type 'continuous', not "
+                f"{config.prediction_type!r} and {config.timestep_type!r}: check the model's scheduler config"
+            )
+        self.unit_start = config.timestep_spacing not in ("linspace", "trailing")  # diffusers' init_noise_sigma
 
     def grid(self, steps: int) -> list[NoiseLevel]:
-        sigmas = np.linspace(1.0, 1.0 / self.num_train_timesteps, steps)
-        sigmas = self.shift * sigmas / (1 + (self.shift - 1) * sigmas)
-        return [NoiseLevel(float(s) * self.num_train_timesteps, 1 - float(s), float(s)) for s in sigmas] + [
-            NoiseLevel(0.0, 1.0, 0.0)
-        ]
+        self.scheduler.set_timesteps(steps)
+        sigmas = self.scheduler.sigmas.tolist()
+        timesteps = [*self.scheduler.timesteps.tolist(), self.scheduler.timesteps[-1].item()]
+        return [NoiseLevel(timestep, 1.0, sigma) for timestep, sigma in zip(timesteps, sigmas, strict=True)]
+
+    def model_input(self, latents: torch.Tensor, level: NoiseLevel) -> torch.Tensor:
+        return latents / math.sqrt(level.noise**2 + 1)
+
+    def split(self, output: torch.Tensor, latents: torch.Tensor, level: NoiseLevel) -> Prediction:
+        sigma = level.noise
+        denoised = output * (-sigma / math.sqrt(sigma**2 + 1)) + latents / (sigma**2 + 1)
+        epsilon = (latents - denoised) / sigma if sigma > 0 else output
+        return Prediction(denoised=denoised, epsilon=epsilon)
+
+    def initial_scale(self, level: NoiseLevel) -> float:
+        return math.sqrt(level.noise**2 + 1) if self.unit_start else level.noise
+
+
+class FlowMatchingProcess(NoiseProcess):
+    """Rectified flow, x = (1 - s) x0 + s ε, with a velocity model v = ε - x0 (Wan, LTX), on the shifted
+    sigma grid of diffusers' FlowMatchEulerDiscreteScheduler built from the model's scheduler config; the model
+    is told 1000 · s."""
+
+    def __init__(self, scheduler_config: dict):
+        from diffusers import FlowMatchEulerDiscreteScheduler
+
+        self.scheduler = FlowMatchEulerDiscreteScheduler.from_config(scheduler_config)
+
+    def grid(self, steps: int) -> list[NoiseLevel]:
+        self.scheduler.set_timesteps(steps)
+        timesteps = [*self.scheduler.timesteps.tolist(), 0.0]
+        sigmas = self.scheduler.sigmas.tolist()
+        return [NoiseLevel(t, 1 - s, s) for t, s in zip(timesteps, sigmas, strict=True)]
 
     def split(self, output: torch.Tensor, latents: torch.Tensor, level: NoiseLevel) -> Prediction:
         return Prediction(denoised=latents - level.noise * output, epsilon=latents + level.signal * output)

@@ -103,7 +103,7 @@ class FakeFlow(Backbone):
 
     def __init__(self, transformer: TinyFlowTransformer, vae: AutoencoderKL, scheduler: dict, device: torch.device):
         self.transformer, self.vae, self.scheduler = transformer, vae, dict(scheduler)
-        self.process = FlowMatchingProcess(shift=self.scheduler["shift"])
+        self.process = FlowMatchingProcess(self.scheduler)
         self.device, self.dtype = device, transformer.dtype
 
     @classmethod

@@ -1,0 +1,49 @@
+"""anyv2v.noise: each process's grid and its one generic step equal diffusers' own scheduler for that model
+family, step for step, so that a backbone gets its model's sampler exactly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from diffusers import DDIMScheduler, EulerDiscreteScheduler, FlowMatchEulerDiscreteScheduler
+
+from anyv2v.noise import DiffusionProcess, EDMProcess, FlowMatchingProcess, step
+from anyv2v.toy.model import I2VGENXL_SCHEDULER
+from tests.test_inversion import SVD_SCHEDULER
+
+CASES = {
+    "ddim (I2VGen-XL)": (lambda: DiffusionProcess(I2VGENXL_SCHEDULER), lambda: DDIMScheduler(**I2VGENXL_SCHEDULER)),
+    "euler (SVD)": (lambda: EDMProcess(SVD_SCHEDULER), lambda: EulerDiscreteScheduler(**SVD_SCHEDULER)),
+    "flow euler (Wan)": (
+        lambda: FlowMatchingProcess({"shift": 3.0}),
+        lambda: FlowMatchEulerDiscreteScheduler(shift=3.0),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_sampling_with_the_generic_step_equals_the_diffusers_scheduler(case):
+    make_process, make_scheduler = CASES[case]
+    process, scheduler = make_process(), make_scheduler()
+    steps = 12
+    grid = process.grid(steps)
+    scheduler.set_timesteps(steps)
+    torch.testing.assert_close(torch.tensor([level.timestep for level in grid[:-1]]), scheduler.timesteps.float())
+
+    scale = process.initial_scale(grid[0])
+    torch.testing.assert_close(scale, float(getattr(scheduler, "init_noise_sigma", 1.0)), rtol=1e-6, atol=0)
+    ours = theirs = torch.randn(1, 4, 3, 8, 8, generator=torch.Generator().manual_seed(0)) * scale
+    for i, timestep in enumerate(scheduler.timesteps):
+        if hasattr(scheduler, "scale_model_input"):  # the flow scheduler has none: its model sees x as it is
+            torch.testing.assert_close(
+                process.model_input(theirs, grid[i]), scheduler.scale_model_input(theirs, timestep)
+            )
+        ours = step(process.split(model(ours, process, i), ours, grid[i]), grid[i], grid[i + 1])
+        theirs = scheduler.step(model(theirs, process, i), timestep, theirs).prev_sample
+        # compared as the model sees them (unit scale): float32 latents at σ = 700 carry 1e-4 of rounding
+        torch.testing.assert_close(process.model_input(ours, grid[i + 1]), process.model_input(theirs, grid[i + 1]))
+
+
+def model(latents: torch.Tensor, process, i: int) -> torch.Tensor:
+    """Any deterministic function of what the model sees at step i."""
+    return torch.sin(3 * process.model_input(latents, process.grid(12)[i]) + i)
