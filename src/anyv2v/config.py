@@ -132,6 +132,9 @@ class EditConfig:
     inversion: InversionConfig = field(default_factory=InversionConfig)
     injection: InjectionConfig = field(default_factory=InjectionConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    # Options only one backbone has (SVD's motion_bucket_id, ...); `anyv2v backbones` lists them, and the
+    # backbone refuses names it does not know.
+    backbone: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> EditConfig:
         for section in (self.video, self.vae, self.inversion, self.injection, self.sampling):
@@ -165,6 +168,7 @@ SECTIONS: dict[str, type] = {
     "inversion": InversionConfig,
     "injection": InjectionConfig,
     "sampling": SamplingConfig,
+    "backbone": dict,
     "runtime": RuntimeConfig,
 }
 
@@ -205,6 +209,8 @@ def apply_overrides(config: Any, values: dict[str, Any], where: str) -> Any:
     """Return `config` with fields replaced by `values`; unknown fields are errors naming the known ones."""
     if isinstance(config, InjectionConfig):
         return _apply_injection_overrides(config, values)
+    if isinstance(config, dict):  # the backbone's own options, checked by the backbone
+        return {**config, **values}
     known = {f.name for f in dataclasses.fields(config)}
     for name in values:
         if name not in known:

@@ -141,6 +141,7 @@ class AnyV2VPipeline:
     def _checked(self, config: EditConfig) -> EditConfig:
         config.validate()
         self.backbone.check(config)
+        self.backbone.prepare(config)
         return config
 
     def _edit_condition(

@@ -14,12 +14,13 @@ import pytest
 import torch
 from PIL import Image
 
-from anyv2v.backbones import Backbone, I2VGenXL
+from anyv2v.backbones import Backbone, I2VGenXL, StableVideoDiffusion
 from anyv2v.cache import InversionCache
 from anyv2v.config import EditConfig, InjectionConfig, InversionConfig, SamplingConfig, VideoConfig
 from anyv2v.injection import injection_schedule
 from anyv2v.pipeline import AnyV2VPipeline
 from tests.backbones.fake_flow import FakeFlow, save_fake_flow
+from tests.backbones.tiny_svd import save_tiny_svd
 from tests.conftest import moving_square_frames
 from tests.tiny_model import save_tiny_model
 
@@ -36,6 +37,7 @@ class Case:
 CASES = {
     "i2vgen-xl": Case(I2VGenXL, save_tiny_model, VideoConfig(4, 8.0, 32, 32), "a square", inversion_steps=20),
     "fake-flow": Case(FakeFlow, save_fake_flow, VideoConfig(5, 8.0, 16, 16), "", inversion_steps=19),
+    "svd": Case(StableVideoDiffusion, save_tiny_svd, VideoConfig(5, 7.0, 64, 64), "", inversion_steps=10),
 }
 
 

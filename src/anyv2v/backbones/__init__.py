@@ -2,9 +2,10 @@
 
 from anyv2v.backbones.base import Backbone, Condition, FrameEncoding, InjectionKind
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
+from anyv2v.backbones.svd import StableVideoDiffusion
 from anyv2v.errors import AnyV2VError
 
-BACKBONES: dict[str, type[Backbone]] = {I2VGenXL.name: I2VGenXL}
+BACKBONES: dict[str, type[Backbone]] = {I2VGenXL.name: I2VGenXL, StableVideoDiffusion.name: StableVideoDiffusion}
 
 
 def backbone_class(name: str) -> type[Backbone]:
@@ -14,4 +15,13 @@ def backbone_class(name: str) -> type[Backbone]:
         raise AnyV2VError(f"unknown backbone {name!r}: use one of {', '.join(sorted(BACKBONES))}") from None
 
 
-__all__ = ["BACKBONES", "Backbone", "Condition", "FrameEncoding", "I2VGenXL", "InjectionKind", "backbone_class"]
+__all__ = [
+    "BACKBONES",
+    "Backbone",
+    "Condition",
+    "FrameEncoding",
+    "I2VGenXL",
+    "InjectionKind",
+    "StableVideoDiffusion",
+    "backbone_class",
+]

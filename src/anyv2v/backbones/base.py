@@ -76,6 +76,8 @@ class Backbone(ABC):
     injection_kinds: ClassVar[dict[str, InjectionKind]]
     presets: ClassVar[dict[str, EditConfig]]
     default_preset: ClassVar[str]
+    options: ClassVar[dict[str, object]] = {}  # the backbone's own options (EditConfig.backbone) and defaults
+    takes_text: ClassVar[bool] = True  # False: prompts must be empty
 
     process: NoiseProcess
     device: torch.device
@@ -123,6 +125,12 @@ class Backbone(ABC):
     @classmethod
     def check(cls, config: EditConfig) -> None:
         """Refuse, in one line, settings this backbone cannot run: unknown injection kinds, sizes, frames."""
+        unknown_options = set(config.backbone) - set(cls.options)
+        if unknown_options:
+            known = ", ".join(cls.options) or "none"
+            raise AnyV2VError(
+                f"backbone {cls.name} has no option {', '.join(sorted(unknown_options))}: its options are {known}"
+            )
         unknown = (set(config.injection.fractions) | set(config.injection.sites)) - set(cls.injection_kinds)
         if unknown:
             raise AnyV2VError(
@@ -135,6 +143,10 @@ class Backbone(ABC):
     @abstractmethod
     def check_video(cls, video: VideoConfig) -> None:
         """The backbone's own frame-count and size rules (VideoConfig checks the universal ones)."""
+
+    def prepare(self, config: EditConfig) -> None:
+        """Take this run's settings before anything is encoded (a backbone with options reads them here)."""
+        self.run_options = {**self.options, **config.backbone}
 
     @classmethod
     def injection_fractions(cls, config: InjectionConfig) -> dict[str, float]:
@@ -267,8 +279,15 @@ class ImageNormalization:
         left, top = (frame.width - side) // 2, (frame.height - side) // 2
         square = frame.crop((left, top, left + side, top + side)).resize(self.size, Image.BILINEAR)
         pixels = torch.from_numpy(np.asarray(square.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)
-        mean, std = torch.tensor(self.mean).view(3, 1, 1), torch.tensor(self.std).view(3, 1, 1)
-        return ((pixels - mean) / std).unsqueeze(0)
+        return self.normalize(pixels.unsqueeze(0))
+
+    def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1], already at the encoder's size, to the encoder's input statistics."""
+        import torch
+
+        mean = torch.tensor(self.mean, dtype=pixels.dtype).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, dtype=pixels.dtype).view(1, 3, 1, 1)
+        return (pixels - mean) / std
 
 
 def classifier_free_guidance(output: torch.Tensor, guidance_scale: float) -> torch.Tensor:

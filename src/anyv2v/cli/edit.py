@@ -51,7 +51,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     first_frame.add_argument("--edited-frame", help="the edited first frame (an image file)")
     first_frame.add_argument("--editor", help="edit the first frame with this editor first (see 'anyv2v editors')")
     add_editor_arguments(edit)
-    edit.add_argument("--prompt", help="text describing the edited video (default with --editor: the instruction)")
+    edit.add_argument(
+        "--prompt", help="text describing the edited video (default with --editor: the instruction; none for svd)"
+    )
     edit.add_argument("-o", "--output", required=True, help="output video (.mp4 or .gif)")
     edit.add_argument("--preview", help="side-by-side preview, .gif or .png (default: OUTPUT.preview.gif)")
     edit.add_argument("--no-preview", action="store_true", help="do not write a preview")
@@ -68,7 +70,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     edit_frame.add_argument("--editor", required=True, help="editor name (see 'anyv2v editors')")
     add_editor_arguments(edit_frame)
     edit_frame.add_argument("-o", "--output", required=True, help="edited frame (.png, .jpg, .webp or .bmp)")
-    add_config_flags(edit_frame, EDIT_FRAME_FLAGS)
+    add_config_flags(edit_frame, EDIT_FRAME_FLAGS, backbone_options=False)
     edit_frame.set_defaults(run=run_edit_frame)
 
 
@@ -88,7 +90,7 @@ def add_editor_arguments(command: argparse.ArgumentParser) -> None:
 
 def run_edit(args: argparse.Namespace) -> None:
     edit, runtime = configs(args)
-    prompt = edit_prompt(args)
+    prompt = edit_prompt(args, backbone_class(runtime.backbone).takes_text)
     output = Path(args.output)
     check_output_suffix(output, VIDEO_SUFFIXES, "output")
     preview = None if args.no_preview else Path(args.preview or output.with_suffix(".preview.gif"))
@@ -124,8 +126,11 @@ def seeded_generator(seed: int):
     return torch.Generator().manual_seed(seed)
 
 
-def edit_prompt(args: argparse.Namespace) -> str:
-    """--prompt, or else the editor's instruction, which usually says what the edited video shows."""
+def edit_prompt(args: argparse.Namespace, takes_text: bool) -> str:
+    """--prompt, or else the editor's instruction, which usually says what the edited video shows; empty for a
+    backbone without text (which refuses a prompt given to it)."""
+    if not takes_text:
+        return args.prompt or ""
     prompt = args.prompt if args.prompt is not None else args.instruction
     if prompt is None:
         raise AnyV2VError("--prompt is needed: describe the edited video, e.g. --prompt 'a red car in the snow'")

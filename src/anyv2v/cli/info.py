@@ -41,6 +41,10 @@ def run_backbones(args: argparse.Namespace) -> None:
         rows.append((backbone.name, backbone.default_model, presets, kinds))
     print_table(rows)
     print("* the default preset")
+    for backbone in BACKBONES.values():
+        if backbone.options:
+            options = ", ".join(f"{name}={value}" for name, value in backbone.options.items())
+            print(f"{backbone.name} options (--backbone-option KEY=VALUE): {options}")
 
 
 def print_table(rows: Sequence[Sequence[str]]) -> None:

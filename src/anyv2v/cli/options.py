@@ -107,9 +107,14 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
-def add_config_flags(command: argparse.ArgumentParser, flags: Sequence[Flag]) -> None:
+def add_config_flags(command: argparse.ArgumentParser, flags: Sequence[Flag], backbone_options: bool = True) -> None:
     presets = sorted({name for backbone in BACKBONES.values() for name in backbone.presets})
     command.add_argument("--config", help="YAML or TOML file with any options; flags override it")
+    if backbone_options:
+        command.add_argument(
+            "--backbone-option", action="append", default=[], metavar="KEY=VALUE",
+            help="an option of the chosen backbone, e.g. motion_bucket_id=127 for svd (see 'anyv2v backbones')",
+        )  # fmt: skip
     command.add_argument("--preset", choices=presets, help="settings to start from (default: the backbone's, fast)")
     for flag in flags:
         flag.add_to(command)
@@ -121,7 +126,23 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         if "." in dest and value is not None:
             section, field = dest.split(".")
             overrides.setdefault(section, {})[field] = value
+    for pair in getattr(args, "backbone_option", []):
+        key, separator, value = pair.partition("=")
+        if not separator or not key.strip():
+            raise AnyV2VError(
+                f"--backbone-option {pair!r} is not KEY=VALUE: pass e.g. --backbone-option motion_bucket_id=127"
+            )
+        overrides.setdefault("backbone", {})[key.strip()] = number_or_text(value.strip())
     return overrides
+
+
+def number_or_text(value: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 def backbone_preset(backbone: str, name: str | None) -> EditConfig:
