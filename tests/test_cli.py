@@ -432,3 +432,10 @@ def test_the_toy_preset_implies_the_toy_model():
     assert runtime.model == "toy"
     _, runtime = configs(build_parser().parse_args(["invert", "clip.mp4", "--preset", "toy", "--model", "m"]))
     assert runtime.model == "m"
+
+
+def test_a_prompt_for_a_backbone_without_text_is_refused_before_anything_loads(inputs, tmp_path, capsys):
+    args = ["edit", str(inputs["source"]), "--edited-frame", str(inputs["edited"]), "--prompt", "a car",
+            "--backbone", "svd", "--model", str(tmp_path / "no-model"), "-o", str(inputs["out"])]  # fmt: skip
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip() == "error: svd takes no text, so a prompt cannot steer it: drop --prompt"

@@ -90,7 +90,7 @@ def add_editor_arguments(command: argparse.ArgumentParser) -> None:
 
 def run_edit(args: argparse.Namespace) -> None:
     edit, runtime = configs(args)
-    prompt = edit_prompt(args, backbone_class(runtime.backbone).takes_text)
+    prompt = edit_prompt(args, runtime.backbone)
     output = Path(args.output)
     check_output_suffix(output, VIDEO_SUFFIXES, "output")
     preview = None if args.no_preview else Path(args.preview or output.with_suffix(".preview.gif"))
@@ -126,11 +126,13 @@ def seeded_generator(seed: int):
     return torch.Generator().manual_seed(seed)
 
 
-def edit_prompt(args: argparse.Namespace, takes_text: bool) -> str:
+def edit_prompt(args: argparse.Namespace, backbone: str) -> str:
     """--prompt, or else the editor's instruction, which usually says what the edited video shows; empty for a
     backbone without text (which refuses a prompt given to it)."""
-    if not takes_text:
-        return args.prompt or ""
+    if not backbone_class(backbone).takes_text:
+        if args.prompt:
+            raise AnyV2VError(f"{backbone} takes no text, so a prompt cannot steer it: drop --prompt")
+        return ""
     prompt = args.prompt if args.prompt is not None else args.instruction
     if prompt is None:
         raise AnyV2VError("--prompt is needed: describe the edited video, e.g. --prompt 'a red car in the snow'")
