@@ -384,9 +384,11 @@ def test_the_edit_preview_shows_source_edited_frame_and_result(tiny_model, input
 
 def test_backbones_lists_default_models_presets_and_injection_kinds(capsys):
     assert main(["backbones"]) == 0
-    out = capsys.readouterr().out
-    assert "i2vgen-xl  ali-vilab/i2vgen-xl  reference, fast*, toy" in out
-    assert "temporal_attention (--temporal-injection: 0.5)" in out
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    assert lines[1].startswith("i2vgen-xl ali-vilab/i2vgen-xl reference, fast*, toy conv")
+    assert lines[2].startswith("svd stabilityai/stable-video-diffusion-img2vid-xt fast*, fine conv")
+    assert "temporal_attention (--temporal-injection: 0.5)" in lines[2]
+    assert "svd options (--backbone-option KEY=VALUE): motion_bucket_id=127, noise_aug_strength=0.02" in lines[-1]
 
 
 def test_the_prompt_defaults_to_the_editors_instruction(tiny_model, inputs, tmp_path):
