@@ -290,6 +290,17 @@ class ImageNormalization:
         return (pixels - mean) / std
 
 
+def check_size_multiple(backbone: str, video: VideoConfig, multiple: int) -> None:
+    """Height and width must be multiples of `multiple`: refused in one line naming the nearest that is."""
+    for name in ("height", "width"):
+        value = getattr(video, name)
+        if value % multiple:
+            raise AnyV2VError(
+                f"{name} {value} is not a multiple of {multiple}, which {backbone} needs: use "
+                f"{max(multiple, round(value / multiple) * multiple)} (--{name})"
+            )
+
+
 def classifier_free_guidance(output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
     """[negative, conditional] halves of a batch -> negative + scale · (conditional - negative); scale 1: as is."""
     if guidance_scale <= 1:

@@ -13,9 +13,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from anyv2v.backbones.base import Backbone, Condition, FrameEncoding, InjectionKind, Progress, no_grad
+from anyv2v.backbones.base import (
+    Backbone,
+    Condition,
+    FrameEncoding,
+    InjectionKind,
+    Progress,
+    check_size_multiple,
+    no_grad,
+)
 from anyv2v.config import EditConfig, VideoConfig
-from anyv2v.errors import AnyV2VError
 from anyv2v.noise import DiffusionProcess
 
 if TYPE_CHECKING:  # loaded with the model, not at import: the command line starts without them
@@ -115,13 +122,7 @@ class I2VGenXL(Backbone):
 
     @classmethod
     def check_video(cls, video: VideoConfig) -> None:
-        for name in ("height", "width"):
-            value = getattr(video, name)
-            if value % 8:
-                raise AnyV2VError(
-                    f"{name} {value} is not a multiple of 8, which {cls.name} needs: use "
-                    f"{max(8, round(value / 8) * 8)} (--{name})"
-                )
+        check_size_multiple(cls.name, video, 8)
 
     @no_grad
     def encode_text(self, prompt: str) -> torch.Tensor:

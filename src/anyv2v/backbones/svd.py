@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from anyv2v.backbones.base import Backbone, Condition, FrameEncoding, InjectionKind, Progress, no_grad
+from anyv2v.backbones.base import (
+    Backbone,
+    Condition,
+    FrameEncoding,
+    InjectionKind,
+    Progress,
+    check_size_multiple,
+    no_grad,
+)
 from anyv2v.config import EditConfig, InversionConfig, SamplingConfig, VAEConfig, VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.noise import EDMProcess
@@ -115,13 +123,7 @@ class StableVideoDiffusion(Backbone):
 
     @classmethod
     def check_video(cls, video: VideoConfig) -> None:
-        for name in ("height", "width"):
-            value = getattr(video, name)
-            if value % 64:
-                raise AnyV2VError(
-                    f"{name} {value} is not a multiple of 64, which {cls.name} needs: use "
-                    f"{max(64, round(value / 64) * 64)} (--{name})"
-                )
+        check_size_multiple(cls.name, video, 64)
 
     @no_grad
     def encode_frame(self, frame: Image.Image, *, sample: bool, generator: torch.Generator | None) -> FrameEncoding:
