@@ -28,6 +28,7 @@ def test_demo_edits_a_users_clip_without_ground_truth(tmp_path, capsys):
 
     clip = write_video(to_images(clip_pair(5, "recolor", size=32)[0]), tmp_path / "mine.mp4", fps=8)
     output = tmp_path / "edited.gif"
-    args = ["demo", "--video", str(clip), "-o", str(output), "--quiet", "--no-cache"]
+    args = ["demo", "--video", str(clip), "-o", str(output), "--quiet", "--no-cache", "--steps", "5",
+            "--inversion-steps", "10"]  # fmt: skip
     assert main(args) == 0
     assert output.is_file() and "PSNR" not in capsys.readouterr().out
