@@ -14,19 +14,19 @@ from anyv2v.toy.model import image_encoder
 from tests.test_inversion import SVD_SCHEDULER
 
 DIM = 32  # image embedding and cross-attention width
-FRAME_SIZE = 64  # the UNet downsamples its 32x32 latents three times
+FRAME_SIZE = 64  # SVD's sizes are multiples of 64; the VAE makes 16x16 latents, which the UNet halves thrice
 
 
 def save_tiny_svd(folder: Path) -> Path:
     torch.manual_seed(0)
     parts = {
         "unet": UNetSpatioTemporalConditionModel(
-            sample_size=FRAME_SIZE // 2, in_channels=8, out_channels=4, block_out_channels=(32, 32, 32, 32),
+            sample_size=FRAME_SIZE // 4, in_channels=8, out_channels=4, block_out_channels=(32, 32, 32, 32),
             layers_per_block=2, cross_attention_dim=DIM, num_attention_heads=(2, 2, 2, 2),
             addition_time_embed_dim=8, projection_class_embeddings_input_dim=24, num_frames=5,
         ),
         "vae": AutoencoderKLTemporalDecoder(
-            block_out_channels=(32, 32), down_block_types=["DownEncoderBlock2D"] * 2, latent_channels=4,
+            block_out_channels=(32, 32, 32), down_block_types=["DownEncoderBlock2D"] * 3, latent_channels=4,
             layers_per_block=1,
         ),
         "image_encoder": image_encoder(DIM, 224, seed=1),  # SVD resizes to 224 pixels whatever the encoder
