@@ -155,35 +155,41 @@ class AnyV2VPipeline:
         """[negative, edit] branches (just [edit] without guidance), both conditioned on the edited frame."""
         video, sampling = config.video, config.sampling
         edited = fit_to_size(edited_first_frame.convert("RGB"), (video.height, video.width))
-        frame = self.backbone.encode_frame(edited, sample=config.vae.encode == "sample", generator=generator)
-        branches = [self.backbone.condition(prompt, frame, video)]
-        if sampling.guidance_scale > 1:
-            negative = sampling.negative_prompt if negative_prompt is None else negative_prompt
-            branches.insert(0, self.backbone.condition(negative, frame, video, negative=True))
-        return Condition.cat(branches)
+        negative = sampling.negative_prompt if negative_prompt is None else negative_prompt
+        guided = sampling.guidance_scale > 1
+        return self._branches(edited, prompt, negative if guided else None, config, generator)
 
-    def _source_condition(
+    def _source_conditions(
+        self, frames: list[Image.Image], config: EditConfig, generator: torch.Generator | None, *, guided: bool
+    ) -> Condition:
+        """The source's first frame with the inversion prompt, after a negative branch if `guided`. Encoded per
+        call: with `vae.encode = "sample"` the inversion and the source branch then draw their own latent of
+        it, as the official code's two scripts do."""
+        negative = config.sampling.negative_prompt if guided else None
+        return self._branches(frames[0], config.inversion.prompt, negative, config, generator)
+
+    def _branches(
         self,
-        frames: list[Image.Image],
+        first_frame: Image.Image,
+        prompt: str,
+        negative_prompt: str | None,
         config: EditConfig,
         generator: torch.Generator | None,
-        *,
-        negative: bool = False,
     ) -> Condition:
-        """The source branch's condition: its first frame and the inversion prompt (the negative one if asked).
-
-        Encoded afresh for each use: with `vae.encode = "sample"` the inversion and the source branch then draw
-        their own latent of the first frame, as the official code's two scripts do."""
-        frame = self.backbone.encode_frame(frames[0], sample=config.vae.encode == "sample", generator=generator)
-        prompt = config.sampling.negative_prompt if negative else config.inversion.prompt
-        return self.backbone.condition(prompt, frame, config.video, negative=negative)
+        """[negative, conditional] branches on one encoding of the frame; just [conditional] when
+        `negative_prompt` is None."""
+        frame = self.backbone.encode_frame(first_frame, sample=config.vae.encode == "sample", generator=generator)
+        branches = [self.backbone.condition(prompt, frame, config.video)]
+        if negative_prompt is not None:
+            branches.insert(0, self.backbone.condition(negative_prompt, frame, config.video, negative=True))
+        return Condition.cat(branches)
 
     def _source_branch(
         self, frames: list[Image.Image], config: EditConfig, generator: torch.Generator | None
     ) -> SourceBranch:
         """The inverted source latents, and the conditions the source branch runs with (those of the inversion)."""
         with self._stage("encode"):
-            condition = self._source_condition(frames, config, generator)
+            condition = self._source_conditions(frames, config, generator, guided=False)
         return SourceBranch(self._inverted_latents(frames, config, generator), condition)
 
     def _inverted_latents(
@@ -206,12 +212,10 @@ class AnyV2VPipeline:
 
         with self._stage("encode"):
             latents = self.backbone.encode_video(frames, sample=config.vae.encode == "sample", generator=generator)
-            branches = [self._source_condition(frames, config, generator)]
-            if config.inversion.guidance_scale > 1:
-                branches.insert(0, self._source_condition(frames, config, generator, negative=True))
+            condition = self._source_conditions(frames, config, generator, guided=config.inversion.guidance_scale > 1)
         with self._stage("inversion"):
             inverted = INVERTERS[config.inversion.solver](
-                self.denoiser, latents, grid, Condition.cat(branches), config.inversion.guidance_scale,
+                self.denoiser, latents, grid, condition, config.inversion.guidance_scale,
                 set(positions.values()), progress=self.progress_bar,
             )  # fmt: skip
         if cache_key is not None:
