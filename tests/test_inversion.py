@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from anyv2v.backbones.base import classifier_free_guidance
+from anyv2v.backbones.svd import SCHEDULER_CONFIG
 from anyv2v.cache import InversionCache
 from anyv2v.errors import AnyV2VError
 from anyv2v.inversion import INVERTERS, grid_positions
@@ -128,11 +129,7 @@ class GaussianData:
         return clean * math.sqrt(level.signal**2 * self.std**2 + level.noise**2) / self.std
 
 
-SVD_SCHEDULER = {  # stabilityai/stable-video-diffusion-img2vid-xt scheduler/scheduler_config.json
-    "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "interpolation_type": "linear",
-    "num_train_timesteps": 1000, "prediction_type": "v_prediction", "sigma_max": 700.0, "sigma_min": 0.002,
-    "steps_offset": 1, "timestep_spacing": "leading", "timestep_type": "continuous", "use_karras_sigmas": True,
-}  # fmt: skip
+SVD_SCHEDULER = SCHEDULER_CONFIG
 PROCESSES = {
     "diffusion (v)": DiffusionProcess(I2VGENXL_SCHEDULER),
     "flow matching": FlowMatchingProcess({"shift": 3.0}),

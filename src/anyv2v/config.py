@@ -154,7 +154,12 @@ class RuntimeConfig:
     variant: str | None = None  # e.g. "fp16" to download the hub's half-precision weights
     device: str | None = None  # default: cuda if available, else cpu
     dtype: Literal["float32", "float16", "bfloat16"] | None = None  # default: float16 on cuda, float32 on cpu
-    offload: bool = False
+    offload: bool = False  # each model moves to the GPU only while it runs
+    sequential_offload: bool = False  # each layer's weights stream to the GPU as it runs: least memory, slowest
+    compile: bool = False  # the speed switches of anyv2v/acceleration.py
+    channels_last: bool = False
+    attention: str = "auto"
+    cudnn_benchmark: bool = False
     seed: int = 0
     cache_dir: str | None = None  # default: $ANYV2V_CACHE or ~/.cache/anyv2v
     use_cache: bool = True

@@ -35,15 +35,20 @@ def injection_schedule(
 
 
 class FeatureInjector:
-    """Hooks that copy the first batch group (the source branch) over the others on scheduled steps."""
+    """Hooks that copy the first batch group (the source branch) over the others on scheduled steps.
 
-    def __init__(self, sites: dict[str, list[nn.Module]], schedule: dict[str, set[int]]):
+    The hooks keep no step in Python: which kinds inject is a boolean tensor per kind, set before each model
+    call, and the hooks count their injecting calls in tensors. So `torch.compile` traces them into the model's
+    graph once, without a recompile per step or per edit.
+    """
+
+    def __init__(self, sites: dict[str, list[nn.Module]], schedule: dict[str, set[int]], device: torch.device):
         self.sites = sites
         self.schedule = schedule
-        self.fired: Counter[tuple[str, int]] = Counter()  # (kind, step) -> hook calls that injected
-        self._active: set[str] = set()
-        self._step = -1
-        self._groups = 1
+        self._on = {kind: torch.zeros((), dtype=torch.bool, device=device) for kind in sites}
+        self._calls = {kind: torch.zeros((), dtype=torch.int64, device=device) for kind in sites}
+        self._counts_after_step: list[tuple[int, dict[str, torch.Tensor]]] = []
+        self._groups = 1  # branches in the batch of the model call under way; 1: nothing to inject into
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
 
     def __enter__(self) -> FeatureInjector:
@@ -63,19 +68,33 @@ class FeatureInjector:
     @contextmanager
     def at(self, step: int, groups: int) -> Iterator[None]:
         """Inject during one model call whose batch holds `groups` branches, the source branch first."""
-        self._active = {kind for kind, steps in self.schedule.items() if step in steps}
-        self._step, self._groups = step, groups
+        for kind, on in self._on.items():
+            on.fill_(step in self.schedule.get(kind, ()))
+        self._groups = groups
         try:
             yield
         finally:
-            self._active = set()
+            self._groups = 1
+            self._counts_after_step.append((step, {kind: calls.clone() for kind, calls in self._calls.items()}))
+
+    @property
+    def fired(self) -> Counter[tuple[str, int]]:
+        """(kind, step) -> hook calls that injected; read once the sampling is done (it waits for the device)."""
+        fired: Counter[tuple[str, int]] = Counter()
+        before = dict.fromkeys(self._calls, 0)
+        for step, counts in self._counts_after_step:
+            for kind, count in counts.items():
+                fired[kind, step] += int(count) - before[kind]
+                before[kind] = int(count)
+        return +fired  # drops the zero counts
 
     def _hook_for(self, kind: str):
         def copy_source_features(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor | None:
-            if kind not in self._active:
+            if self._groups == 1:
                 return None
-            self.fired[kind, self._step] += 1
+            on = self._on[kind]
+            self._calls[kind].add_(on.long())
             source = output.chunk(self._groups)[0]
-            return torch.cat([source] * self._groups)
+            return torch.where(on, torch.cat([source] * self._groups), output)
 
         return copy_source_features

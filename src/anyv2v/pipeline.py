@@ -6,6 +6,8 @@ import hashlib
 import sys
 import warnings
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,8 +15,10 @@ import numpy as np
 import torch
 from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
+from anyv2v.acceleration import Speedups, kernel_settings, set_model_speedups
 from anyv2v.backbones import Backbone, Condition, backbone_class
 from anyv2v.cache import InversionCache, default_cache_dir, model_fingerprint
 from anyv2v.config import EditConfig
@@ -35,6 +39,8 @@ class RunStats:
 
     unet_calls: int = 0
     unet_batch_items: int = 0
+    unet_batch_items_by_stage: Counter = field(default_factory=Counter)
+    unet_flops: int = 0  # counted only while `AnyV2VPipeline.count_flops` is set (it slows the run)
     injections: Counter = field(default_factory=Counter)  # (kind, sampling step) -> hook calls that injected
     inversion_cache_hit: bool = False
     costs: StageCosts = field(default_factory=StageCosts)  # seconds and peak memory per stage
@@ -49,6 +55,7 @@ class AnyV2VPipeline:
         model_id: str = "",
         cache: InversionCache | None = None,
         progress: bool = True,
+        speedups: Speedups | None = None,
     ):
         self.backbone = backbone
         self.config = self._checked(config or backbone.preset())
@@ -58,6 +65,10 @@ class AnyV2VPipeline:
         self.progress = progress
         self.stats = RunStats()
         self.denoiser = Denoiser(self._predict, backbone.process, backbone.guide)
+        self.speedups = speedups or Speedups()  # may change between runs; applied at the start of each
+        self.count_flops = False
+        self._stage_name = ""
+        self._model_speedups = Speedups()  # what the denoiser has now
 
     @classmethod
     def from_pretrained(
@@ -68,14 +79,16 @@ class AnyV2VPipeline:
         torch_dtype: torch.dtype | str | None = None,
         device: str | torch.device | None = None,
         variant: str | None = None,
-        offload: bool = False,
+        offload: bool | Literal["model", "sequential"] = False,
         config: EditConfig | None = None,
         cache_dir: str | None = None,
         use_cache: bool = True,
         progress: bool = True,
+        speedups: Speedups | None = None,
     ) -> AnyV2VPipeline:
         """Load a backbone from a hub id or a local diffusers-layout folder (default: the backbone's model);
-        "toy" names the toy I2VGen-XL shipped inside the package."""
+        "toy" names the toy I2VGen-XL shipped inside the package. `offload`: True or "model" moves each model
+        to the GPU while it runs, "sequential" each layer."""
         kind = backbone_class(backbone)
         model = str(SHIPPED_MODEL) if model == TOY_MODEL else model or kind.default_model
         device = resolve_device(device)
@@ -83,16 +96,19 @@ class AnyV2VPipeline:
         with library_progress_bars(progress):
             loaded = kind.from_pretrained(model, dtype=dtype, device=device, variant=variant)
         if offload:
-            loaded.enable_cpu_offload()
+            loaded.enable_cpu_offload(sequential=offload == "sequential")
+        if speedups is not None:
+            speedups.check_device(device)
         cache = InversionCache(cache_dir or default_cache_dir()) if use_cache else None
-        return cls(loaded, config, model_id=model, cache=cache, progress=progress)
+        return cls(loaded, config, model_id=model, cache=cache, progress=progress, speedups=speedups)
 
     def invert(self, source_frames: list[Image.Image], *, config: EditConfig | None = None) -> dict[int, torch.Tensor]:
         """Inverted source latents by position on the sampling grid, from the cache when an identical
         inversion was done before."""
         config = self._checked(config or self.config)
         self.stats = RunStats()
-        return self._inverted_latents(self._prepare_frames(source_frames, config), config, None)
+        with self._accelerated():
+            return self._inverted_latents(self._prepare_frames(source_frames, config), config, None)
 
     def edit(
         self,
@@ -108,6 +124,20 @@ class AnyV2VPipeline:
         """The source video re-generated from the edited first frame, keeping the source's layout and motion."""
         config = self._checked(config or self.config)
         self.stats = RunStats()
+        with self._accelerated():
+            return self._edit(source_frames, edited_first_frame, prompt, negative_prompt, config, generator,
+                              output_type)  # fmt: skip
+
+    def _edit(
+        self,
+        source_frames: list[Image.Image],
+        edited_first_frame: Image.Image,
+        prompt: str,
+        negative_prompt: str | None,
+        config: EditConfig,
+        generator: torch.Generator | None,
+        output_type: Literal["pil", "np", "latent"],
+    ) -> list[Image.Image] | np.ndarray | torch.Tensor:
         backbone, sampling = self.backbone, config.sampling
         with self._stage("encode"):
             frames = self._prepare_frames(source_frames, config)
@@ -125,7 +155,8 @@ class AnyV2VPipeline:
             latents = noise * backbone.process.initial_scale(grid[0])
 
         schedule = injection_schedule(fractions, sampling.steps, first, config.injection.count_skipped_steps)
-        with self._stage("sampling"), FeatureInjector(backbone.injection_sites(config.injection), schedule) as injector:
+        sites = backbone.injection_sites(config.injection)
+        with self._stage("sampling"), FeatureInjector(sites, schedule, backbone.device) as injector:
             latents = sample(
                 self.denoiser, latents, grid, condition, sampling.guidance_scale, start=first,
                 source=source, injector=injector if injecting else None,
@@ -284,10 +315,29 @@ class AnyV2VPipeline:
     def _predict(self, latents: torch.Tensor, timestep: torch.Tensor, condition: Condition) -> torch.Tensor:
         self.stats.unet_calls += 1
         self.stats.unet_batch_items += latents.shape[0]
-        return self.backbone.predict(latents, timestep, condition)
+        self.stats.unet_batch_items_by_stage[self._stage_name] += latents.shape[0]
+        if not self.count_flops:
+            return self.backbone.predict(latents, timestep, condition)
+        with FlopCounterMode(display=False) as counter:
+            output = self.backbone.predict(latents, timestep, condition)
+        self.stats.unet_flops += counter.get_total_flops()
+        return output
 
-    def _stage(self, name: str):
-        return self.stats.costs.measure(name, self.backbone.device)
+    @contextmanager
+    def _accelerated(self) -> Iterator[None]:
+        """The speed switches for one run: the denoiser's own changed only when they differ from last run's."""
+        model_part = Speedups(compile=self.speedups.compile, channels_last=self.speedups.channels_last)
+        if model_part != self._model_speedups:
+            set_model_speedups(self.backbone.denoiser_module, model_part)
+            self._model_speedups = model_part
+        with kernel_settings(self.speedups):
+            yield
+
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        self._stage_name = name
+        with self.stats.costs.measure(name, self.backbone.device):
+            yield
 
     def progress_bar(self, iterable, description: str):
         return tqdm(iterable, desc=description, disable=not self.progress, leave=False)

@@ -23,6 +23,14 @@ TINY = full_size.Architecture(
     image_encoder={"hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2, "num_hidden_layers": 2,
                    "image_size": 32, "patch_size": 8, "projection_dim": 16},
 )  # fmt: skip
+TINY_SVD = full_size.SVDArchitecture(
+    unet={"sample_size": 16, "block_out_channels": (32, 32, 32, 32), "cross_attention_dim": 32,
+          "num_attention_heads": (2, 2, 2, 2), "addition_time_embed_dim": 8,
+          "projection_class_embeddings_input_dim": 24, "num_frames": 3},
+    vae={"block_out_channels": (32, 32, 32), "down_block_types": ("DownEncoderBlock2D",) * 3,
+         "layers_per_block": 1},
+    image_encoder={**TINY.image_encoder, "hidden_size": 32, "projection_dim": 32},
+)  # fmt: skip
 SMALL_VIDEO = ["--num-frames", "2", "--height", "16", "--width", "16"]
 
 
@@ -50,12 +58,14 @@ def test_time_presets_measures_each_preset_from_a_fresh_inversion():
     pipe = AnyV2VPipeline(backbone, progress=False, cache=None)
     presets = {"reference": _small(I2VGenXL.presets["reference"], 40), "fast": _small(I2VGenXL.presets["fast"], 20)}
     rows = time_presets(pipe, presets)
-    assert [r["preset"] for r in rows] == ["reference", "fast"]
-    assert all(not r["inversion_cache_hit"] and r["seconds"]["inversion"] > 0 for r in rows)
+    assert [r["preset"] for r in rows] == ["reference", "reference", "fast", "fast"]  # first edit, re-edit
+    first_edits = rows[::2]
+    assert all(not r["inversion_cache_hit"] and r["seconds"]["inversion"] > 0 for r in first_edits)
+    assert all(r["inversion_cache_hit"] for r in rows[1::2])
     assert pipe.cache is None  # the user's cache setting is back
     summary = summarize_speed(rows)
-    assert rows[0]["unet_batch_items"] > rows[1]["unet_batch_items"]
-    assert summary["fast"]["fewer_batch_items"] == rows[0]["unet_batch_items"] / rows[1]["unet_batch_items"]
+    reference, fast = (r["unet_batch_items"] for r in first_edits)
+    assert reference > fast and summary["fast"]["fewer_batch_items"] == reference / fast
     assert "psnr" not in summary["fast"]
 
 
@@ -64,12 +74,41 @@ def test_bench_full_size_writes_costs_without_quality(monkeypatch, tmp_path):
     args = ["bench", "--speed", "reference", "fast", "--full-size", *SMALL_VIDEO, "--device", "cpu", "--quiet"]
     assert main([*args, "-o", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "speed.json").read_text())
-    assert [r["preset"] for r in report["rows"]] == ["reference", "fast"]
+    assert [r["preset"] for r in report["rows"]] == ["reference", "reference", "fast", "fast"]
     assert report["configs"]["reference"]["inversion"]["steps"] == 500  # the preset's own steps, not the toy's
     assert report["setup"]["offload"] is False and report["parameters"]["unet"] > 0
     table = (tmp_path / "speed.md").read_text()
     assert "| fast |" in table and "ΔPSNR" not in table
     assert all(report["rows"][1]["seconds"][stage] >= 0 for stage in STAGES)
+
+
+def test_setups_are_timed_side_by_side_with_the_output_difference(monkeypatch, tmp_path):
+    monkeypatch.setattr(full_size, "FULL_SIZE", TINY)
+    args = ["bench", "--speed", "fast", "--full-size", *SMALL_VIDEO, "--device", "cpu", "--quiet"]
+    assert main([*args, "--setups", "plain", "channels-last+attention=math", "-o", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "speed.json").read_text())
+    assert report["setups"] == ["plain", "channels-last+attention=math"]
+    first, reedit, *others = report["rows"]
+    assert [r["preset"] for r in report["rows"]] == ["fast, plain"] * 2 + ["fast, channels-last+attention=math"] * 2
+    assert not first["inversion_cache_hit"] and reedit["inversion_cache_hit"]
+    assert reedit["unet_batch_items"] < first["unet_batch_items"] and reedit["seconds"]["inversion"] == 0
+    assert first["max_abs_difference"] == reedit["max_abs_difference"] == 0.0
+    assert others[0]["max_abs_difference"] < 1e-4  # the same edit, rounded differently at most
+    assert first["unet_flops_per_item"] > 0 and first["unet_batch_items_by_stage"]["inversion"] > 0
+    summary = report["summary"]["fast, plain"]
+    assert summary["reedit_seconds"] > 0 and summary["tflop_per_second"]["sampling"] > 0
+    table = (tmp_path / "speed.md").read_text()
+    assert "| re-edit s |" in table and "| TFLOP/s sampling |" in table
+
+
+def test_the_full_size_svd_is_timed_at_its_own_settings(monkeypatch, tmp_path):
+    monkeypatch.setattr(full_size, "FULL_SIZE_SVD", TINY_SVD)
+    video = ["--num-frames", "3", "--height", "64", "--width", "64"]
+    args = ["bench", "--speed", "--full-size", "--backbone", "svd", *video, "--device", "cpu", "--quiet"]
+    assert main([*args, "--inversion-steps", "3", "--steps", "3", "-o", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "speed.json").read_text())
+    assert [r["preset"] for r in report["rows"]] == ["fast", "fast"]  # the first edit and the re-edit
+    assert report["setup"]["backbone"] == "svd" and set(report["parameters"]) == {"unet", "vae", "image_encoder"}
 
 
 @pytest.mark.parametrize(
@@ -78,6 +117,10 @@ def test_bench_full_size_writes_costs_without_quality(monkeypatch, tmp_path):
         (["--speed", "--full-size", "--memory-limit", "8"], "needs a CUDA device"),
         (["--full-size"], "use them with --speed"),
         (["--speed", "--full-size", "--offload"], "--offload needs a CUDA device"),
+        (["--speed", "--full-size", "--sequential-offload"], "--sequential-offload needs a CUDA device"),
+        (["--speed", "--full-size", "--setups", "plain", "cudnn-benchmark"], "--cudnn-benchmark needs a CUDA"),
+        (["--speed", "--full-size", "--setups", "warp-drive"], "unknown speed switch 'warp-drive'"),
+        (["--speed", "--full-size", "--backbone", "nonesuch"], "nonesuch"),
     ],
 )
 def test_bench_full_size_misuse_is_a_one_line_error(monkeypatch, tmp_path, capsys, extra, message):

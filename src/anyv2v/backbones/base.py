@@ -213,17 +213,22 @@ class Backbone(ABC):
         sizes = {"B": 1, **self.latent_sizes(video)}
         return tuple(sizes[axis] for axis in self.latent_layout)
 
-    def enable_cpu_offload(self) -> None:
-        """Keep weights on the CPU and move each model to the GPU only while it runs."""
+    def enable_cpu_offload(self, sequential: bool = False) -> None:
+        """Keep weights on the CPU: each model moves to the GPU only while it runs, or (`sequential`) each
+        layer's weights only while that layer runs, which needs the least GPU memory and the most time."""
         import torch
-        from accelerate import cpu_offload_with_hook
+        from accelerate import cpu_offload, cpu_offload_with_hook
 
+        flag = "--sequential-offload" if sequential else "--offload"
         if self.device.type != "cuda":
-            raise AnyV2VError("--offload needs a CUDA device: drop --offload or run with --device cuda")
+            raise AnyV2VError(f"{flag} needs a CUDA device: drop {flag} or run with --device cuda")
         hook = None
         for module in self.models():
             module.to("cpu")
-            _, hook = cpu_offload_with_hook(module, self.device, prev_module_hook=hook)
+            if sequential:
+                cpu_offload(module, self.device)
+            else:
+                _, hook = cpu_offload_with_hook(module, self.device, prev_module_hook=hook)
         torch.cuda.empty_cache()  # give back the memory the weights held, to this process's other users too
 
 

@@ -40,6 +40,13 @@ if TYPE_CHECKING:
 # second layer, and self-attention of the spatial and temporal transformers in up blocks {1: [1, 2], 2-3: all}.
 _LAYERS = ("up_blocks.1.attentions.[12]", "up_blocks.[23].attentions.[012]")
 
+# stabilityai/stable-video-diffusion-img2vid-xt's scheduler/scheduler_config.json (for models built here)
+SCHEDULER_CONFIG = {
+    "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "interpolation_type": "linear",
+    "num_train_timesteps": 1000, "prediction_type": "v_prediction", "sigma_max": 700.0, "sigma_min": 0.002,
+    "steps_offset": 1, "timestep_spacing": "leading", "timestep_type": "continuous", "use_karras_sigmas": True,
+}  # fmt: skip
+
 INJECTION_KINDS = {
     "conv": InjectionKind(
         ("up_blocks.1.resnets.1.spatial_res_block.conv2",), 0.2, "decoder ResNet features (second conv)", "conv"

@@ -36,7 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if not is_out_of_memory(error):
             raise
-        offload = "" if getattr(args, "runtime.offload", None) else "add --offload, "
+        if getattr(args, "runtime.sequential_offload", None):
+            offload = ""
+        elif getattr(args, "runtime.offload", None):
+            offload = "use --sequential-offload, "
+        else:
+            offload = "add --offload (or --sequential-offload), "
         print(
             f"error: out of GPU memory: {offload}lower --decode-chunk-size (e.g. 2), or edit fewer --num-frames or "
             "a smaller --height/--width",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from anyv2v.acceleration import Speedups
 from anyv2v.backbones import BACKBONES, backbone_class
 from anyv2v.config import EditConfig, RuntimeConfig, build_configs, read_config_file
 from anyv2v.errors import AnyV2VError
@@ -64,6 +65,35 @@ RUNTIME_FLAGS = [
     Flag("--device", "runtime", "device", str, "cpu, cuda or cuda:N (default: cuda if available)"),
     Flag("--dtype", "runtime", "dtype", str, "float32, float16 or bfloat16 (default: float16 on cuda)"),
     Flag("--offload", "runtime", "offload", help="keep weights on the CPU; each model visits the GPU", const=True),
+    Flag(
+        "--sequential-offload",
+        "runtime",
+        "sequential_offload",
+        const=True,
+        help="keep weights on the CPU; each layer's weights visit the GPU as it runs (least memory, slowest)",
+    ),
+    Flag(
+        "--compile",
+        "runtime",
+        "compile",
+        help="torch.compile the denoiser (faster after minutes of compiling)",
+        const=True,
+    ),
+    Flag("--channels-last", "runtime", "channels_last", help="NHWC convolution weights (GPU speed)", const=True),
+    Flag(
+        "--attention",
+        "runtime",
+        "attention",
+        str,
+        "attention backend: auto, flash, efficient, cudnn or math (default auto: torch picks)",
+    ),
+    Flag(
+        "--cudnn-benchmark",
+        "runtime",
+        "cudnn_benchmark",
+        const=True,
+        help="let cuDNN time its convolution algorithms on first use (GPU speed)",
+    ),
     Flag("--seed", "runtime", "seed", int, "random seed (default 0)"),
     Flag(
         "--cache-dir",
@@ -160,6 +190,7 @@ def configs(
     if runtime.model is None and preset == TOY_MODEL:  # the toy preset is the toy model's settings
         runtime = dataclasses.replace(runtime, model=TOY_MODEL)
     backbone_class(runtime.backbone).check(edit)
+    Speedups.of(runtime).validate()
     if runtime.quiet:
         warnings.simplefilter("ignore")
     set_threads(runtime.threads)
@@ -178,7 +209,8 @@ def load_pipeline(edit: EditConfig, runtime: RuntimeConfig):
         torch_dtype=runtime.dtype,
         device=runtime.device,
         variant=runtime.variant,
-        offload=runtime.offload,
+        offload="sequential" if runtime.sequential_offload else runtime.offload,
+        speedups=Speedups.of(runtime),
         config=edit,
         cache_dir=runtime.cache_dir,
         use_cache=runtime.use_cache,

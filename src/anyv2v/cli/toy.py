@@ -58,6 +58,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--memory-limit", type=float, metavar="GIB",
         help="with --full-size on CUDA: cap this process's GPU memory, as on a smaller card",
     )  # fmt: skip
+    bench.add_argument(
+        "--setups", nargs="+", metavar="SETUP",
+        help="with --full-size: time each preset under each setup of speed switches, side by side in one run "
+        "(plain, or switches joined by '+': compile, channels-last, cudnn-benchmark, attention=BACKEND); "
+        "default: this command's own switches",
+    )  # fmt: skip
     add_config_flags(bench, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS)
     bench.set_defaults(run=run_bench)
 
@@ -105,7 +111,7 @@ def run_demo(args: argparse.Namespace) -> None:
 def run_bench(args: argparse.Namespace) -> None:
     from anyv2v.evaluation.bench import markdown_table, model_quality, run_bench, summarize, write_report
 
-    if args.full_size or args.memory_limit is not None:
+    if args.full_size or args.memory_limit is not None or args.setups:
         time_full_size(args)
         return
     edit, runtime = toy_configs(args)
@@ -140,7 +146,9 @@ def run_speed_bench(args: argparse.Namespace, pipe, runtime: RuntimeConfig) -> N
 
 
 def time_full_size(args: argparse.Namespace) -> None:
-    """The presets' costs on the full-size architecture with random weights, at each preset's own settings."""
+    """The presets' costs on a full-size architecture with random weights, at each preset's own settings,
+    under each setup of speed switches."""
+    from anyv2v.acceleration import Speedups
     from anyv2v.evaluation import full_size
     from anyv2v.evaluation.speed import device_description, time_presets
     from anyv2v.pipeline import AnyV2VPipeline
@@ -148,23 +156,39 @@ def time_full_size(args: argparse.Namespace) -> None:
     from anyv2v.runtime import resolve_device, resolve_dtype
 
     if args.speed is None or not args.full_size:
-        raise AnyV2VError("--full-size and --memory-limit time presets: use them with --speed and --full-size")
-    presets = {name: configs(args, name)[0] for name in args.speed or ["reference", "fast"]}
+        raise AnyV2VError(
+            "--full-size, --memory-limit and --setups time presets: use them with --speed and --full-size"
+        )
     runtime = configs(args)[1]
+    default_presets = ["reference", "fast"] if runtime.backbone == "i2vgen-xl" else ["fast"]
+    presets = {name: configs(args, name)[0] for name in args.speed or default_presets}
+    setups = [Speedups.parse(text) for text in args.setups] if args.setups else [Speedups.of(runtime)]
     if runtime.quiet:
         silence_library_output()
     device = resolve_device(runtime.device)
+    for setup in setups:
+        setup.check_device(device)
     dtype = resolve_dtype(runtime.dtype, device)
-    backbone = full_size.random_i2vgen_xl(full_size.FULL_SIZE, dtype=dtype, device=device)
-    if runtime.offload:
-        backbone.enable_cpu_offload()
+    backbone = full_size.random_model(runtime.backbone, dtype=dtype, device=device)
+    if runtime.offload or runtime.sequential_offload:
+        backbone.enable_cpu_offload(sequential=runtime.sequential_offload)
     if args.memory_limit is not None:
         cap_cuda_memory(args.memory_limit, device)
-    pipe = AnyV2VPipeline(backbone, model_id="random full-size i2vgen-xl", progress=not runtime.quiet)
-    rows = time_presets(pipe, presets, seed=runtime.seed, progress=pipe.progress_bar)
-    setup = {"dtype": str(dtype), "offload": runtime.offload, "memory_limit_gib": args.memory_limit}
+    pipe = AnyV2VPipeline(backbone, model_id=f"random full-size {runtime.backbone}", progress=not runtime.quiet)
+    setup = {
+        "backbone": runtime.backbone, "dtype": str(dtype), "offload": runtime.offload,
+        "sequential_offload": runtime.sequential_offload, "memory_limit_gib": args.memory_limit,
+        "decode_chunk_size": next(iter(presets.values())).vae.decode_chunk_size,
+    }  # fmt: skip
     device_text = device_description(device) + ", " + ", ".join(f"{k} {v}" for k, v in setup.items())
-    write_speed_report(args, device_text, presets, rows, setup=setup, parameters=full_size.parameter_counts(backbone))
+
+    def report(rows: list[dict]) -> None:
+        write_speed_report(
+            args, device_text, presets, rows, setup=setup, setups=[s.label for s in setups],
+            parameters=full_size.parameter_counts(backbone),
+        )  # fmt: skip
+
+    time_presets(pipe, presets, setups=setups, seed=runtime.seed, progress=pipe.progress_bar, after_setup=report)
 
 
 def write_speed_report(

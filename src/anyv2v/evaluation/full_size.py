@@ -1,22 +1,26 @@
-"""The full-size I2VGen-XL architecture with random weights: speed and memory need no trained weights, so
-they can be measured on any GPU with nothing to download.
+"""Full-size architectures with random weights: speed and memory need no trained weights, so they can be
+measured on any GPU with nothing to download.
 
-The shapes are those of ali-vilab/i2vgen-xl: diffusers' I2VGenXLUNet defaults are its UNet, the VAE is
+I2VGen-XL has the shapes of ali-vilab/i2vgen-xl: diffusers' I2VGenXLUNet defaults are its UNet, the VAE is
 Stable Diffusion 2.1's, the text encoder OpenCLIP ViT-H/14's text tower and the image encoder its ViT-H/14
 vision tower. Only the tokenizer differs (a byte-level vocabulary): it runs once per prompt and costs nothing.
+Stable Video Diffusion has those of stabilityai/stable-video-diffusion-img2vid-xt: diffusers'
+UNetSpatioTemporalConditionModel defaults, its temporal-decoder VAE and the same ViT-H/14 vision tower.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL
+from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, UNetSpatioTemporalConditionModel
 from diffusers.models.unets import I2VGenXLUNet
 from PIL import Image
+from torch import nn
 from transformers import (
     CLIPTextConfig,
     CLIPTextModel,
@@ -24,8 +28,10 @@ from transformers import (
     CLIPVisionModelWithProjection,
 )
 
-from anyv2v.backbones.base import ImageNormalization
+from anyv2v.backbones.base import Backbone, ImageNormalization
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
+from anyv2v.backbones.svd import SCHEDULER_CONFIG, StableVideoDiffusion
+from anyv2v.errors import AnyV2VError
 from anyv2v.toy.model import BYTE_TOKEN_IDS, I2VGENXL_SCHEDULER, TOKENS, byte_level_tokenizer
 
 
@@ -71,6 +77,23 @@ class Architecture:
 FULL_SIZE = Architecture()
 
 
+@dataclass(frozen=True)
+class SVDArchitecture:
+    unet: dict = field(default_factory=dict)  # diffusers' defaults are SVD-XT's (25 frames)
+    vae: dict = field(
+        default_factory=lambda: {
+            "block_out_channels": (128, 256, 512, 512),
+            "down_block_types": ("DownEncoderBlock2D",) * 4,
+            "layers_per_block": 2,
+            "sample_size": 768,
+        }
+    )
+    image_encoder: dict = field(default_factory=lambda: dict(FULL_SIZE.image_encoder))
+
+
+FULL_SIZE_SVD = SVDArchitecture()
+
+
 def random_i2vgen_xl(architecture: Architecture, *, dtype: torch.dtype, device: torch.device) -> I2VGenXL:
     """Built directly on `device` (random initialisation of 2.4 billion weights is slow on a CPU)."""
     image_size = architecture.image_encoder.get("image_size", 224)
@@ -83,10 +106,7 @@ def random_i2vgen_xl(architecture: Architecture, *, dtype: torch.dtype, device: 
             ),
             "image_encoder": CLIPVisionModelWithProjection(CLIPVisionConfig(**architecture.image_encoder)),
         }
-    for module in parts.values():
-        module.to(dtype).eval().requires_grad_(False)
-    if device.type == "cuda":
-        torch.cuda.empty_cache()  # the float32 copies made while building
+    _ready(parts.values(), dtype, device)
     with tempfile.TemporaryDirectory(prefix="anyv2v-tokenizer-") as folder:
         tokenizer = byte_level_tokenizer(Path(folder))
     return I2VGenXL(
@@ -98,11 +118,44 @@ def random_i2vgen_xl(architecture: Architecture, *, dtype: torch.dtype, device: 
     )
 
 
-def parameter_counts(backbone: I2VGenXL) -> dict[str, int]:
-    return {
-        name: sum(p.numel() for p in getattr(backbone, name).parameters())
-        for name in ("unet", "vae", "text_encoder", "image_encoder")
-    }
+def random_svd(architecture: SVDArchitecture, *, dtype: torch.dtype, device: torch.device) -> StableVideoDiffusion:
+    with torch.device(device):
+        parts = {
+            "unet": UNetSpatioTemporalConditionModel(**architecture.unet),
+            "vae": AutoencoderKLTemporalDecoder(**architecture.vae),
+            "image_encoder": CLIPVisionModelWithProjection(CLIPVisionConfig(**architecture.image_encoder)),
+        }
+    _ready(parts.values(), dtype, device)
+    image_size = architecture.image_encoder.get("image_size", 224)
+    return StableVideoDiffusion(
+        **parts, feature_extractor=ImageNormalization.clip(image_size), scheduler=SCHEDULER_CONFIG, device=device
+    )
+
+
+RANDOM_MODELS = {"i2vgen-xl": (random_i2vgen_xl, lambda: FULL_SIZE), "svd": (random_svd, lambda: FULL_SIZE_SVD)}
+
+
+def random_model(backbone: str, *, dtype: torch.dtype, device: torch.device) -> Backbone:
+    """The full-size architecture of `backbone`, randomly initialised on `device`."""
+    if backbone not in RANDOM_MODELS:
+        raise AnyV2VError(f"--full-size has no architecture for {backbone}: use {' or '.join(RANDOM_MODELS)}")
+    build, architecture = RANDOM_MODELS[backbone]
+    return build(architecture(), dtype=dtype, device=device)
+
+
+def _ready(modules: Iterable[nn.Module], dtype: torch.dtype, device: torch.device) -> None:
+    for module in modules:
+        module.to(dtype).eval().requires_grad_(False)
+    if device.type == "cuda":
+        torch.cuda.empty_cache()  # the float32 copies made while building
+
+
+def parameter_counts(backbone: Backbone) -> dict[str, int]:
+    return {name: sum(p.numel() for p in getattr(backbone, name).parameters()) for name in _module_names(backbone)}
+
+
+def _module_names(backbone: Backbone) -> list[str]:
+    return [name for name in backbone.components if isinstance(getattr(backbone, name), nn.Module)]
 
 
 def moving_pattern(num_frames: int, height: int, width: int) -> list[Image.Image]:

@@ -15,13 +15,16 @@ from __future__ import annotations
 import dataclasses
 import platform
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import ImageOps
 
+from anyv2v.acceleration import Speedups
 from anyv2v.cache import InversionCache
 from anyv2v.config import EditConfig
 from anyv2v.evaluation.bench import baseline_rows, edit_synthetic_clip, mean_std, plus_minus, scores, table_row
@@ -50,7 +53,7 @@ def run_speed_bench(
     first = next(iter(presets.values()))
     rows = []
     with tempfile.TemporaryDirectory(prefix="anyv2v-speed-") as folder, _inversion_cache(pipe, InversionCache(folder)):
-        _warm_up(first, lambda config: run(config, 0, EDITS[0]))
+        _warm_up(pipe, first, lambda config: run(config, 0, EDITS[0]))
         for clip, edit in progress([(s, e) for s in HELDOUT_SEEDS[:clips] for e in edits], "speed"):
             rows += [{"preset": p, **run(presets[p], clip, edit), **_costs(pipe)} for p in presets]
             for row in baseline_rows(pipe, first, clip, edit, seed):
@@ -59,26 +62,66 @@ def run_speed_bench(
 
 
 def time_presets(
-    pipe: AnyV2VPipeline, presets: dict[str, EditConfig], *, seed: int = 0, progress: Callable = lambda x, d: x
+    pipe: AnyV2VPipeline,
+    presets: dict[str, EditConfig],
+    *,
+    setups: Sequence[Speedups] = (Speedups(),),
+    seed: int = 0,
+    progress: Callable = lambda x, d: x,
+    after_setup: Callable[[list[dict]], None] = lambda rows: None,
 ) -> list[dict]:
-    """Costs alone, one row per preset: each edits a moving pattern at its own video settings, no ground truth.
+    """Costs alone, two rows per (setup, preset): a first edit of a moving pattern (its inversion included)
+    and a re-edit of it (the inversion from the cache), at the preset's own video settings, no ground truth.
 
-    This is how the full-size architecture with random weights is timed.
+    This is how the full-size architecture with random weights is timed. Each row also holds the UNet's FLOPs
+    per batch item (counted once per preset) and, past the first setup, how far the output moved from the
+    first setup's (same seed, same device). `after_setup` sees the rows so far, so a long run reports as it goes.
     """
+    first_setup_output: dict[str, np.ndarray] = {}
+    flops = {name: unet_flops_per_item(pipe, config, seed) for name, config in presets.items()}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="anyv2v-speed-") as folder:
+        for setup in progress(list(setups), "setups"):
+            pipe.speedups = setup
+            with _inversion_cache(pipe, None):  # compiling, autotuning and allocating fall on no timed run
+                _warm_up(pipe, next(iter(presets.values())), lambda config: _edit_pattern(pipe, config, seed))
+            for name, config in presets.items():
+                with _inversion_cache(pipe, InversionCache(Path(folder) / setup.label / name)):
+                    for _ in ("first edit", "re-edit"):
+                        started = time.perf_counter()
+                        output = _edit_pattern(pipe, config, seed)
+                        row = {"preset": _row_name(name, setup, setups), "setup": setup.label, **_costs(pipe)}
+                        row["wall_seconds"] = time.perf_counter() - started
+                        row["unet_flops_per_item"] = flops[name]
+                        reference = first_setup_output.setdefault(name, output)
+                        row["max_abs_difference"] = float(np.abs(output - reference).max())
+                        rows.append(row)
+            after_setup(rows)
+    pipe.speedups = Speedups()
+    return rows
 
-    def run(config: EditConfig) -> None:
-        video = config.video
-        frames = moving_pattern(video.num_frames, video.height, video.width)
-        edited = ImageOps.invert(frames[0])
-        pipe.edit(frames, edited, "", config=config, generator=torch.Generator().manual_seed(seed), output_type="np")
 
-    with _inversion_cache(pipe, None):  # every preset pays for its inversion, as on a video's first edit
-        _warm_up(next(iter(presets.values())), run)
-        rows = []
-        for name in progress(list(presets), "speed"):
-            run(presets[name])
-            rows.append({"preset": name, **_costs(pipe)})
-        return rows
+def unet_flops_per_item(pipe: AnyV2VPipeline, config: EditConfig, seed: int = 0) -> float:
+    """FLOPs of one UNet batch item at the preset's video settings, counted on a two-step edit."""
+    pipe.count_flops = True
+    try:
+        with _inversion_cache(pipe, None):
+            _edit_pattern(pipe, _two_steps(pipe, config), seed)
+    finally:
+        pipe.count_flops = False
+    return pipe.stats.unet_flops / pipe.stats.unet_batch_items
+
+
+def _edit_pattern(pipe: AnyV2VPipeline, config: EditConfig, seed: int) -> np.ndarray:
+    video = config.video
+    frames = moving_pattern(video.num_frames, video.height, video.width)
+    edited = ImageOps.invert(frames[0])
+    generator = torch.Generator().manual_seed(seed)
+    return pipe.edit(frames, edited, "", config=config, generator=generator, output_type="np")
+
+
+def _row_name(preset: str, setup: Speedups, setups: Sequence[Speedups]) -> str:
+    return preset if len(setups) == 1 and setup == Speedups() else f"{preset}, {setup.label}"
 
 
 @contextmanager
@@ -91,14 +134,21 @@ def _inversion_cache(pipe: AnyV2VPipeline, cache: InversionCache | None) -> Iter
         pipe.cache = user_cache
 
 
-def _warm_up(config: EditConfig, run: Callable[[EditConfig], object]) -> None:
-    """A two-step unscored run, so one-time costs (allocator, kernels) fall on no preset."""
-    short = dataclasses.replace(
+def _warm_up(pipe: AnyV2VPipeline, config: EditConfig, run: Callable[[EditConfig], object]) -> None:
+    """A two-step unscored run, so one-time costs (allocator, kernels, compiling) fall on no preset."""
+    run(_two_steps(pipe, config))
+
+
+def _two_steps(pipe: AnyV2VPipeline, config: EditConfig) -> EditConfig:
+    """Two inversion and two sampling steps from the top, every injection kind on the first: the run meets
+    every batch size and hook the preset does."""
+    fractions = dict.fromkeys(pipe.backbone.injection_kinds, 0.5)
+    return dataclasses.replace(
         config,
         inversion=dataclasses.replace(config.inversion, steps=2),
-        sampling=dataclasses.replace(config.sampling, steps=2, start_step=min(config.sampling.start_step, 1)),
+        injection=dataclasses.replace(config.injection, fractions=fractions, count_skipped_steps=False),
+        sampling=dataclasses.replace(config.sampling, steps=2, start_step=0),
     )
-    run(short)
 
 
 def _costs(pipe: AnyV2VPipeline) -> dict:
@@ -106,6 +156,7 @@ def _costs(pipe: AnyV2VPipeline) -> dict:
     costs = pipe.stats.costs
     return {
         "unet_batch_items": pipe.stats.unet_batch_items,
+        "unet_batch_items_by_stage": dict(pipe.stats.unet_batch_items_by_stage),
         "inversion_cache_hit": pipe.stats.inversion_cache_hit,
         "seconds": {stage: costs.seconds.get(stage, 0.0) for stage in STAGES},
         "peak_memory": {stage: costs.peak_memory.get(stage, 0) for stage in STAGES},
@@ -117,7 +168,7 @@ def summarize_speed(rows: list[dict]) -> dict[str, dict]:
     (rows from the ground-truth benchmark), also mean scores and their paired deltas."""
     presets = list(dict.fromkeys(r["preset"] for r in rows if not r.get("baseline")))
     baseline = {_pair(r): r for r in rows if r["preset"] == presets[0]}
-    summary = {}
+    summary: dict[str, dict] = {}
     for name in dict.fromkeys(r["preset"] for r in rows if r.get("baseline")):
         summary[name] = {"baseline": True, **_quality([r for r in rows if r["preset"] == name], baseline)}
     for name in presets:
@@ -137,10 +188,33 @@ def summarize_speed(rows: list[dict]) -> dict[str, dict]:
             "seconds": seconds,
             "speedup": float(np.mean([sum(r["seconds"].values()) for r in paired])) / seconds["total"],
             "peak_memory_mib": {s: max(r["peak_memory"][s] for r in first_edits) / 2**20 for s in STAGES},
+            "reedit_seconds": float(np.mean([_total_seconds(r) for r in later_edits])) if later_edits else None,
         }
+        if "unet_flops_per_item" in mine[0]:
+            summary[name].update(_throughput(first_edits))
         if "psnr" in mine[0]:
             summary[name].update(_quality(mine, baseline))
     return summary
+
+
+def _total_seconds(row: dict) -> float:
+    """The whole call where it was timed (a cached inversion's loading happens between stages), else the stages."""
+    return row.get("wall_seconds", sum(row["seconds"].values()))
+
+
+def _throughput(first_edits: list[dict]) -> dict:
+    """Achieved UNet TFLOP/s per stage, and how far the outputs moved from the first setup's."""
+    flops = first_edits[0]["unet_flops_per_item"]
+    tflops = {}
+    for stage in ("inversion", "sampling"):
+        items = np.mean([r["unet_batch_items_by_stage"].get(stage, 0) for r in first_edits])
+        seconds = np.mean([r["seconds"][stage] for r in first_edits])
+        tflops[stage] = float(items * flops / seconds / 1e12) if seconds > 0 else None
+    return {
+        "unet_tflop_per_item": flops / 1e12,
+        "tflop_per_second": tflops,
+        "max_abs_difference": max(r["max_abs_difference"] for r in first_edits),
+    }
 
 
 def _quality(rows: list[dict], baseline: dict) -> dict:
@@ -160,8 +234,11 @@ def _quality(rows: list[dict], baseline: dict) -> dict:
 
 
 def _pair(row: dict) -> tuple:
-    """Rows of different presets on the same input pair up; timing rows have one input, so (None, None)."""
-    return row.get("edit"), row.get("clip")
+    """Rows of different presets on the same input pair up; timing rows, with one input, by first edit or
+    re-edit."""
+    if "edit" in row:
+        return row["edit"], row["clip"]
+    return None, None, row["inversion_cache_hit"]
 
 
 def _by_edit(rows: list[dict], edits: list[str]) -> dict[str, list[dict]]:
@@ -172,22 +249,39 @@ def _by_edit(rows: list[dict], edits: list[str]) -> dict[str, list[dict]]:
 
 def speed_table(summary: dict) -> str:
     """Markdown: costs, then (for the ground-truth benchmark) quality against the first preset."""
-    cost_header = ["preset", "UNet batch items", "x fewer", "items, inversion cached", *[f"{s} s" for s in STAGES]]
-    cost_header += ["total s", "speed-up", "peak memory MiB"]
-    lines = [table_row(cost_header), "|" + "---|" * len(cost_header)]
-    for name, s in _presets_only(summary).items():
+    presets = _presets_only(summary)
+    timed = "tflop_per_second" in next(iter(presets.values()))
+    header = ["preset", "UNet batch items", "x fewer", "items, inversion cached", *[f"{s} s" for s in STAGES]]
+    header += ["total s", "speed-up", "re-edit s", "peak memory MiB"]
+    if timed:
+        header += ["TFLOP/s inversion", "TFLOP/s sampling", "max abs Δ output"]
+    lines = [table_row(header), "|" + "---|" * len(header)]
+    for name, s in presets.items():
         stage_seconds = [f"{s['seconds'][stage]:.3f}" for stage in STAGES]
         peak = f"{max(s['peak_memory_mib'].values()):.0f}"
-        cached = (
-            "-" if s["unet_batch_items_cached_inversion"] is None else f"{s['unet_batch_items_cached_inversion']:.0f}"
-        )
-        lines.append(
-            table_row([name, f"{s['unet_batch_items']:.0f}", f"{s['fewer_batch_items']:.2f}", cached, *stage_seconds,
-                  f"{s['seconds']['total']:.3f}", f"{s['speedup']:.2f}", peak])
-        )  # fmt: skip
-    if "psnr" in next(iter(_presets_only(summary).values())):
+        cached = _maybe(s["unet_batch_items_cached_inversion"], "{:.0f}")
+        cells = [
+            name,
+            f"{s['unet_batch_items']:.0f}",
+            f"{s['fewer_batch_items']:.2f}",
+            cached,
+            *stage_seconds,
+            f"{s['seconds']['total']:.3f}",
+            f"{s['speedup']:.2f}",
+            _maybe(s["reedit_seconds"], "{:.3f}"),
+            peak,
+        ]
+        if timed:
+            cells += [_maybe(s["tflop_per_second"][stage], "{:.3g}") for stage in ("inversion", "sampling")]
+            cells.append(f"{s['max_abs_difference']:.1e}")
+        lines.append(table_row(cells))  # fmt: skip
+    if "psnr" in next(iter(presets.values())):
         lines += ["", *_quality_table(summary)]
     return "\n".join(lines) + "\n"
+
+
+def _maybe(value: float | None, form: str) -> str:
+    return "-" if value is None else form.format(value)
 
 
 def _presets_only(summary: dict) -> dict:

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from anyv2v.acceleration import Speedups, kernel_settings, set_model_speedups
+from anyv2v.errors import AnyV2VError
+from anyv2v.injection import FeatureInjector
+
+
+def test_setups_parse_from_their_labels_and_back():
+    assert Speedups.parse("plain") == Speedups()
+    setup = Speedups.parse("compile+channels-last+cudnn-benchmark+attention=flash")
+    assert setup == Speedups(compile=True, channels_last=True, attention="flash", cudnn_benchmark=True)
+    assert Speedups.parse(setup.label) == setup
+    assert Speedups().label == "plain"
+
+
+@pytest.mark.parametrize("text", ["compile+turbo", "attention=fastest", "compile=yes", "attention"])
+def test_an_unknown_switch_is_a_one_line_error_naming_it(text):
+    with pytest.raises(AnyV2VError) as error:
+        Speedups.parse(text)
+    assert "\n" not in str(error.value)
+    assert text.split("+")[-1].split("=")[-1] in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (Speedups(cudnn_benchmark=True), "--cudnn-benchmark needs a CUDA device"),
+        (Speedups(attention="flash"), "--attention flash needs a CUDA device"),
+    ],
+)
+def test_cuda_only_switches_are_refused_on_the_cpu(setup, message):
+    with pytest.raises(AnyV2VError, match=message):
+        setup.check_device(torch.device("cpu"))
+    setup.check_device(torch.device("cuda"))  # where they belong, nothing to refuse
+    Speedups(compile=True, channels_last=True, attention="math").check_device(torch.device("cpu"))
+
+
+class VideoBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.spatial = nn.Conv2d(4, 4, 3, padding=1)
+        self.temporal = nn.Conv3d(4, 4, (3, 1, 1), padding=(1, 0, 0))
+        self.head = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, channels, frames, height, width)
+        b, c, f, h, w = x.shape
+        frames = self.spatial(x.transpose(1, 2).reshape(b * f, c, h, w)).reshape(b, f, c, h, w).transpose(1, 2)
+        return self.head(torch.relu(self.temporal(frames)).transpose(1, -1)).transpose(1, -1)
+
+
+def test_model_switches_apply_and_undo():
+    model = VideoBlock()
+    set_model_speedups(model, Speedups(compile=True, channels_last=True))
+    assert model._compiled_call_impl is not None
+    assert model.spatial.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not model.spatial.weight.is_contiguous()
+    assert model.temporal.weight.is_contiguous()  # 5-D weights keep their layout
+    set_model_speedups(model, Speedups())
+    assert model._compiled_call_impl is None and model.spatial.weight.is_contiguous()
+
+
+def test_kernel_settings_last_one_run():
+    before = torch.backends.cudnn.benchmark
+    with kernel_settings(Speedups(cudnn_benchmark=True, attention="math")):
+        assert torch.backends.cudnn.benchmark
+        q = torch.randn(1, 2, 5, 4)
+        torch.nn.functional.scaled_dot_product_attention(q, q, q)
+    assert torch.backends.cudnn.benchmark == before
+
+
+def test_compiled_injection_equals_eager_without_a_recompile_per_step_or_edit():
+    """The injector's hooks keep their state in tensors, so one graph per batch size serves every step and
+    every edit; the output is the eager one."""
+    torch.manual_seed(0)
+    model = VideoBlock()
+    inputs = {groups: torch.randn(groups, 4, 3, 4, 4) for groups in (1, 2, 3)}
+    schedule = {"spatial": {0, 1}, "temporal": {0}}
+
+    def edit() -> tuple[list[torch.Tensor], FeatureInjector]:
+        outputs = [model(inputs[1])]  # inversion: no hooks
+        sites = {"spatial": [model.spatial], "temporal": [model.temporal]}
+        with FeatureInjector(sites, schedule, torch.device("cpu")) as injector:
+            for step in range(4):
+                if injector.injects_at(step):
+                    with injector.at(step, groups=3):
+                        outputs.append(model(inputs[3]))
+                else:
+                    outputs.append(model(inputs[2]))
+        return outputs, injector
+
+    eager, injector = edit()
+    assert injector.fired == {("spatial", 0): 1, ("spatial", 1): 1, ("temporal", 0): 1}
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    set_model_speedups(model, Speedups(compile=True))
+    try:
+        for _ in range(2):
+            compiled, injector = edit()
+            assert injector.fired == {("spatial", 0): 1, ("spatial", 1): 1, ("temporal", 0): 1}
+            for a, b in zip(compiled, eager, strict=True):
+                torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+        assert torch._dynamo.utils.counters["stats"]["unique_graphs"] <= 3  # one per batch size at most
+    finally:
+        set_model_speedups(model, Speedups())
