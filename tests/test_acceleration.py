@@ -72,6 +72,15 @@ def test_kernel_settings_last_one_run():
     assert torch.backends.cudnn.benchmark == before
 
 
+def test_a_preferred_attention_backend_falls_back_where_it_cannot_serve():
+    """On the GPU the cuDNN backend cannot serve the VAE's 512-wide heads; here the CPU has no
+    memory-efficient kernel at all. Either way the call runs, on the next backend."""
+    q = torch.randn(1, 2, 5, 4)
+    expected = torch.nn.functional.scaled_dot_product_attention(q, q, q)
+    with kernel_settings(Speedups(attention="efficient")):
+        torch.testing.assert_close(torch.nn.functional.scaled_dot_product_attention(q, q, q), expected)
+
+
 def test_compiled_injection_equals_eager_without_a_recompile_per_step_or_edit():
     """The injector's hooks keep their state in tensors, so one graph per batch size serves every step and
     every edit; the output is the eager one."""

@@ -34,7 +34,7 @@ ATTENTION_BACKENDS = {  # name -> torch.nn.attention.SDPBackend member; "auto" l
 class Speedups:
     compile: bool = False  # torch.compile the denoiser (minutes of compiling on the first run of each shape)
     channels_last: bool = False  # the denoiser's convolution weights in NHWC order
-    attention: str = "auto"  # scaled-dot-product attention backend, one of ATTENTION_BACKENDS
+    attention: str = "auto"  # preferred scaled-dot-product attention backend, one of ATTENTION_BACKENDS
     cudnn_benchmark: bool = False  # let cuDNN time its convolution algorithms on first use of each shape
 
     @classmethod
@@ -111,8 +111,11 @@ def kernel_settings(speedups: Speedups) -> Iterator[None]:
 
     with ExitStack() as stack:
         backend = ATTENTION_BACKENDS[speedups.attention]
-        if backend is not None:
-            stack.enter_context(sdpa_kernel([getattr(SDPBackend, backend)]))
+        if backend is not None:  # first choice; calls it cannot serve (the VAE's 512-wide heads) fall back
+            fallbacks = [
+                getattr(SDPBackend, name) for name in ATTENTION_BACKENDS.values() if name not in (None, backend)
+            ]
+            stack.enter_context(sdpa_kernel([getattr(SDPBackend, backend), *fallbacks], set_priority=True))
         benchmark = torch.backends.cudnn.benchmark
         torch.backends.cudnn.benchmark = speedups.cudnn_benchmark or benchmark
         stack.callback(setattr, torch.backends.cudnn, "benchmark", benchmark)

@@ -144,8 +144,8 @@ def random_model(backbone: str, *, dtype: torch.dtype, device: torch.device) -> 
 
 
 def _ready(modules: Iterable[nn.Module], dtype: torch.dtype, device: torch.device) -> None:
-    for module in modules:
-        module.to(dtype).eval().requires_grad_(False)
+    for module in modules:  # legacy constructors (torch.Tensor([...])) ignore the device context: move all
+        module.to(device, dtype).eval().requires_grad_(False)
     if device.type == "cuda":
         torch.cuda.empty_cache()  # the float32 copies made while building
 
