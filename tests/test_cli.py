@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -49,7 +50,12 @@ def test_edit_writes_the_video_and_a_preview(tiny_model, inputs, tmp_path):
     assert main(edit_args(tiny_model, inputs, tmp_path)) == 0
     assert frame_count(inputs["out"]) == 4
     assert inputs["out"].with_suffix(".preview.gif").is_file()
-    assert sorted(p.name for p in inputs["out"].parent.iterdir()) == ["edited.mp4", "edited.preview.gif"]
+    written = sorted(p.name for p in inputs["out"].parent.iterdir())
+    assert written == ["edited.anyv2v.json", "edited.mp4", "edited.preview.gif"]
+    record = json.loads(inputs["out"].with_suffix(".anyv2v.json").read_text())
+    assert (record["output"], record["prompt"], record["backbone"]) == ("edited.mp4", "a green square", "i2vgen-xl")
+    assert (inputs["out"].parent / record["source"]).resolve() == inputs["source"].resolve()  # relative paths
+    assert record["config"]["video"]["num_frames"] == 4
 
 
 def test_invert_fills_the_cache_that_edit_then_uses(tiny_model, inputs, tmp_path, capsys):

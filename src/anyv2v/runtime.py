@@ -82,10 +82,11 @@ def check_model_folder(path: Path, subfolders: tuple[str, ...]) -> None:
         )
 
 
-def hub_files_only_local(model: str) -> bool:
+def hub_files_only_local(model: str, *, marker: str = "model_index.json") -> bool:
     """For a hub id: whether to load from the local Hugging Face cache only. Fails at once, in one line, when
-    the hub cannot be reached and the model is not cached, instead of after the loaders' retries with a
-    message that blames the id."""
+    the hub cannot be reached and the model is not cached (no `marker` file there: a diffusers pipeline's
+    model_index.json by default, config.json for a transformers model), instead of after the loaders'
+    retries with a message that blames the id."""
     import huggingface_hub
     from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
 
@@ -104,7 +105,7 @@ def hub_files_only_local(model: str) -> bool:
         except Exception:  # no connection (httpx, requests or OS errors, depending on the versions installed)
             pass
     try:
-        huggingface_hub.snapshot_download(model, local_files_only=True, allow_patterns=["model_index.json"])
+        huggingface_hub.snapshot_download(model, local_files_only=True, allow_patterns=[marker])
     except LocalEntryNotFoundError:
         raise AnyV2VError(
             f"the Hugging Face hub cannot be reached (no connection, or HF_HUB_OFFLINE is set) and '{model}' is "

@@ -7,7 +7,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from anyv2v.cli import edit, info, toy
+from anyv2v.cli import edit, evaluate, info, toy
 from anyv2v.cli.options import OneLineParser
 from anyv2v.errors import AnyV2VError
 
@@ -15,7 +15,7 @@ from anyv2v.errors import AnyV2VError
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="anyv2v", description="Tuning-free video editing with image-to-video models.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    for group in (edit, info, toy):
+    for group in (edit, toy, evaluate, info):
         group.add_parsers(commands)
     return parser
 

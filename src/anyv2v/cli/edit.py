@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,10 @@ from anyv2v.cli.options import (
     load_pipeline,
     silence_library_output,
 )
-from anyv2v.config import RuntimeConfig, VideoConfig
+from anyv2v.config import EditConfig, RuntimeConfig, VideoConfig
 from anyv2v.editors import free_device_memory, get_editor
 from anyv2v.errors import AnyV2VError
-from anyv2v.runtime import TOY_MODEL, check_model_folder, looks_like_path
+from anyv2v.runtime import TOY_MODEL, atomic_output, check_model_folder, looks_like_path
 from anyv2v.video import (
     IMAGE_SUFFIXES,
     PREVIEW_MIN_HEIGHT,
@@ -111,6 +113,8 @@ def run_edit(args: argparse.Namespace) -> None:
     pipe = load_pipeline(edit, runtime)
     frames = pipe.edit(source, edited_frame, prompt, generator=seeded_generator(runtime.seed))
     write_video(frames, output, edit.video.fps)
+    edited_path = written[1] if args.editor else Path(args.edited_frame)
+    written.append(write_sidecar(output, args, edited_path, prompt, edit, runtime))
     if preview is not None:
         labels = ["source", "edited frame", "AnyV2V"]
         columns = [source, [edited_frame], frames]
@@ -118,6 +122,28 @@ def run_edit(args: argparse.Namespace) -> None:
         written.append(preview)
     if not runtime.quiet:
         print(f"wrote {', '.join(map(str, written))}")
+
+
+def write_sidecar(
+    output: Path, args: argparse.Namespace, edited_frame: Path, prompt: str, edit: EditConfig, runtime: RuntimeConfig
+) -> Path:
+    """What the output was made from, beside it, so that `anyv2v eval FOLDER` needs nothing retyped."""
+    from anyv2v import __version__
+    from anyv2v.evaluation.evaluate import sidecar_path
+
+    def relative(path: str | Path | None) -> str | None:
+        return None if path is None else os.path.relpath(Path(path).resolve(), output.resolve().parent)
+
+    record = {
+        "output": output.name, "source": relative(args.source), "edited_frame": relative(edited_frame),
+        "prompt": prompt, "mask": relative(args.mask), "editor": args.editor, "instruction": args.instruction,
+        "backbone": runtime.backbone, "preset": getattr(args, "preset", None), "seed": runtime.seed,
+        "model": runtime.model, "config": edit.to_dict(), "anyv2v": __version__,
+    }  # fmt: skip
+    path = sidecar_path(output)
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(record, indent=1) + "\n")
+    return path
 
 
 def seeded_generator(seed: int):

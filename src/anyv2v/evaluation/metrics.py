@@ -13,6 +13,25 @@ def psnr(video: np.ndarray, truth: np.ndarray) -> float:
 
 def ssim(video: np.ndarray, truth: np.ndarray, window: int = 7) -> float:
     """Mean structural similarity over frames and channels, with a uniform window (Wang et al. constants)."""
+    return float(np.mean(_ssim_map(video, truth, window)))
+
+
+def masked_psnr(video: np.ndarray, truth: np.ndarray, keep: np.ndarray) -> float:
+    """PSNR over the pixels where `keep` (H, W) is true, in every frame: is what should stay, unchanged?"""
+    mse = np.mean(((_unit(video) - _unit(truth)) ** 2)[:, keep])
+    return float("inf") if mse == 0 else float(10 * np.log10(1.0 / mse))
+
+
+def masked_ssim(video: np.ndarray, truth: np.ndarray, keep: np.ndarray, window: int = 7) -> float:
+    """SSIM over the windows that lie wholly where `keep` (H, W) is true."""
+    inside = _box(keep[None, :, :, None].astype(np.float64), window)[0, :, :, 0] > 1 - 1e-9
+    if not inside.any():
+        return float("nan")
+    return float(np.mean(_ssim_map(video, truth, window)[:, inside]))
+
+
+def _ssim_map(video: np.ndarray, truth: np.ndarray, window: int) -> np.ndarray:
+    """(frames, H - window + 1, W - window + 1, channels) local structural similarities."""
     a, b = _unit(video), _unit(truth)
     c1, c2 = 0.01**2, 0.03**2
     mean_a, mean_b = _box(a, window), _box(b, window)
@@ -21,7 +40,7 @@ def ssim(video: np.ndarray, truth: np.ndarray, window: int = 7) -> float:
     covariance = _box(a * b, window) - mean_a * mean_b
     numerator = (2 * mean_a * mean_b + c1) * (2 * covariance + c2)
     denominator = (mean_a**2 + mean_b**2 + c1) * (var_a + var_b + c2)
-    return float(np.mean(numerator / denominator))
+    return numerator / denominator
 
 
 def temporal_error(video: np.ndarray, truth: np.ndarray) -> float:

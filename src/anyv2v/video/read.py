@@ -37,6 +37,26 @@ def read_video(path: str | Path, num_frames: int, fps: float, size: tuple[int, i
     return [fit_to_size(frame, size) for frame in frames]
 
 
+def read_clip(path: str | Path) -> tuple[list[Image.Image], float | None]:
+    """Every frame of a video file and its frame rate, or every image of a folder (no rate): an output to
+    score is taken whole, as it was written."""
+    source = _existing_path(path, "video", "pass an existing video file or a folder of frames")
+    if source.is_dir():
+        return [read_image(file) for file in _image_files(source)], None
+    try:
+        with av.open(str(source)) as container:
+            stream = _first_video_stream(container, source)
+            rate = stream.average_rate or stream.guessed_rate
+            frames = [frame.to_image() for frame in container.decode(stream)]
+    except av.error.FFmpegError as error:
+        raise AnyV2VError(
+            f"cannot read video '{source}' ({one_line(error)}): pass a valid video or a folder of frames"
+        ) from error
+    if not frames:
+        raise AnyV2VError(f"video '{source}' has no frames: pass a video with frames")
+    return frames, float(rate) if rate else None
+
+
 def read_image(path: str | Path, size: tuple[int, int] | None = None) -> Image.Image:
     """Load an image as RGB, optionally cover-resized and center-cropped to `size` (height, width)."""
     if size is not None:
