@@ -257,7 +257,10 @@ def test_edit_with_an_editor_saves_the_frame_and_releases_the_editor_before_the_
     assert main(args) == 0
     assert events == ["release", "load I2V"]
     out = inputs["out"]
-    assert sorted(p.name for p in out.parent.iterdir()) == ["edited.frame.png", "edited.mp4", "edited.preview.gif"]
+    written = sorted(p.name for p in out.parent.iterdir())
+    assert written == ["edited.anyv2v.json", "edited.frame.png", "edited.mp4", "edited.preview.gif"]
+    record = json.loads(out.with_suffix(".anyv2v.json").read_text())
+    assert (record["edited_frame"], record["editor"]) == ("edited.frame.png", "recolor")  # the saved edit
     red, green, _ = Image.open(out.with_suffix(".frame.png")).getpixel((8, 12))  # in the square (mp4 colors)
     assert green > 100 and red < 60
 

@@ -11,6 +11,7 @@ from anyv2v.cli import main
 from anyv2v.evaluation.evaluate import COPY_SOURCE, OUTPUT, PASTE_EDIT, EvalInputs, Scorers, evaluate
 from anyv2v.evaluation.metrics import psnr
 from anyv2v.toy.world import clip_pair
+from tests.evaluation.test_embeddings import save_tiny_clip, save_tiny_dino
 from tests.test_cli import edit_args
 from tests.test_cli import inputs as inputs  # noqa: F401 (a fixture)
 
@@ -79,12 +80,30 @@ def test_eval_of_a_folder_of_edits_reads_their_sidecars(tiny_model, inputs, tmp_
         assert plot.width > 300 and plot.height > 200
 
 
+def test_model_metrics_load_clip_and_dinov2_from_folders_as_users_pass_them(world, tmp_path, capsys):
+    models = [
+        "--clip-model",
+        str(save_tiny_clip(tmp_path / "clip")),
+        "--dino-model",
+        str(save_tiny_dino(tmp_path / "dino")),
+    ]
+    args = [str(world["truth_dir"]), "--source", str(world["source_dir"]), "--edited-frame", str(world["edited"])]
+    assert main(["eval", *args, "--prompt", "a pink square", *models, "-o", str(tmp_path / "report")]) == 0
+    (video,) = json.loads((tmp_path / "report" / "eval.json").read_text())["videos"]
+    output, copied = video["scores"][OUTPUT], video["scores"][COPY_SOURCE]
+    assert len(output["curves"]["CLIP-Text"]) == 8 and len(output["curves"]["CLIP-Image"]) == 7
+    assert len(output["curves"]["DINO subject consistency"]) == 7
+    assert output["metrics"]["frame 0 CLIP similarity"] == pytest.approx(1.0, abs=1e-5)  # frame 0 is the edit
+    assert output["metrics"]["frame 0 DINO similarity"] == pytest.approx(1.0, abs=1e-5)
+    assert copied["metrics"]["frame 0 CLIP similarity"] < 1.0
+
+
 @pytest.mark.parametrize(
     ("case", "message"),
     [
         ("missing video", "does not exist"),
         ("empty folder", "no '*.anyv2v.json' files"),
-        ("source too short", "frames"),
+        ("source too short", "has fewer frames than the output's 8"),
         ("flags with a folder", "are for one video"),
     ],
 )

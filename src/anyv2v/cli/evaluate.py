@@ -72,11 +72,12 @@ def _scorers(args: argparse.Namespace):
     if args.no_models:
         return Scorers(motion=not args.no_motion)
     from anyv2v.evaluation.embeddings import load_clip, load_dino
-    from anyv2v.runtime import resolve_device
+    from anyv2v.runtime import library_progress_bars, resolve_device
 
     device = resolve_device(args.device)
-    return Scorers(load_clip(args.clip_model, device=device), load_dino(args.dino_model, device=device),
-                   motion=not args.no_motion)  # fmt: skip
+    with library_progress_bars(False):
+        clip, dino = load_clip(args.clip_model, device=device), load_dino(args.dino_model, device=device)
+    return Scorers(clip, dino, motion=not args.no_motion)
 
 
 def _models(args: argparse.Namespace) -> dict:

@@ -22,20 +22,24 @@ from anyv2v.backbones import Backbone
 from anyv2v.config import EditConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.evaluation.metrics import carried, psnr, ssim, temporal_error
+from anyv2v.evaluation.motion import motion_alignment, warp_errors
 from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.runtime import atomic_output
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, to_images
 
 Variant = Callable[[EditConfig], EditConfig]
-METRICS = ("psnr", "carried", "carried_first", "ssim", "temporal_error")
+METRICS = ("psnr", "carried", "carried_first", "ssim", "temporal_error", "motion_error", "warp_error")
 METRIC_TITLES = {
     "psnr": "PSNR (dB)",
     "carried": "carried, frames 1.. (1: the whole edit, 0: none of it)",
     "carried_first": "carried, frame 0",
     "ssim": "SSIM",
     "temporal_error": "temporal error (lower is better)",
+    "motion_error": "motion error vs source, px (weight-free, as anyv2v eval; lower is better)",
+    "warp_error": "warp error (weight-free, as anyv2v eval; lower is better)",
 }
-METRIC_DIGITS = {"psnr": 2, "carried": 2, "carried_first": 2, "ssim": 3, "temporal_error": 4}
+METRIC_DIGITS = {"psnr": 2, "carried": 2, "carried_first": 2, "ssim": 3, "temporal_error": 4, "motion_error": 3,
+                 "warp_error": 4}  # fmt: skip
 
 
 def _injection(config: EditConfig, sites: dict[str, tuple[str, ...]] | None = None, **fractions: float) -> EditConfig:
@@ -151,6 +155,8 @@ def scores(result: np.ndarray, source: np.ndarray, truth: np.ndarray, edit: str,
         "carried": carried(result, source, truth, slice(1, None)),
         "carried_first": carried(result, source, truth, slice(0, 1)),
         "temporal_error": temporal_error(result, truth),
+        "motion_error": float(np.mean(motion_alignment(result, source))),
+        "warp_error": float(np.nanmean(warp_errors(result))),
     }
 
 

@@ -89,10 +89,22 @@ def load_inputs(inputs: EvalInputs) -> LoadedClip:
     if len(frames) < 2:
         raise AnyV2VError(f"'{inputs.output}' has {len(frames)} frame: scoring a video needs at least 2")
     size = (frames[0].height, frames[0].width)
-    source = read_video(inputs.source, len(frames), fps or DEFAULT_FPS, size) if inputs.source else None
+    source = _source_frames(inputs.source, len(frames), fps, size) if inputs.source else None
     edited = read_image(inputs.edited_frame, size) if inputs.edited_frame else None
     keep = np.asarray(read_image(inputs.mask, size).convert("L")) <= 127 if inputs.mask else None
     return LoadedClip(_array(frames), _array(source), _array(edited), keep, inputs.prompt)
+
+
+def _source_frames(path: Path, count: int, fps: float | None, size: tuple[int, int]) -> list[Image.Image]:
+    try:
+        return read_video(path, count, fps or DEFAULT_FPS, size)
+    except AnyV2VError as error:
+        if "frames" not in str(error) or not Path(path).exists():
+            raise
+        raise AnyV2VError(
+            f"the source '{path}' has fewer frames than the output's {count}: pass the source the output was made "
+            "from (an output is scored against the source frames its edit read)"
+        ) from None
 
 
 def evaluate(inputs: EvalInputs, scorers: Scorers) -> dict:
