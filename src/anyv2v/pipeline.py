@@ -97,8 +97,6 @@ class AnyV2VPipeline:
             loaded = kind.from_pretrained(model, dtype=dtype, device=device, variant=variant)
         if offload:
             loaded.enable_cpu_offload(sequential=offload == "sequential")
-        if speedups is not None:
-            speedups.check_device(device)
         cache = InversionCache(cache_dir or default_cache_dir()) if use_cache else None
         return cls(loaded, config, model_id=model, cache=cache, progress=progress, speedups=speedups)
 
@@ -326,6 +324,7 @@ class AnyV2VPipeline:
     @contextmanager
     def _accelerated(self) -> Iterator[None]:
         """The speed switches for one run: the denoiser's own changed only when they differ from last run's."""
+        self.speedups.check_device(self.backbone.device)
         model_part = Speedups(compile=self.speedups.compile, channels_last=self.speedups.channels_last)
         if model_part != self._model_speedups:
             set_model_speedups(self.backbone.denoiser_module, model_part)
@@ -335,9 +334,12 @@ class AnyV2VPipeline:
 
     @contextmanager
     def _stage(self, name: str) -> Iterator[None]:
-        self._stage_name = name
-        with self.stats.costs.measure(name, self.backbone.device):
-            yield
+        outer, self._stage_name = self._stage_name, name  # the stage UNet batch items are counted under
+        try:
+            with self.stats.costs.measure(name, self.backbone.device):
+                yield
+        finally:
+            self._stage_name = outer
 
     def progress_bar(self, iterable, description: str):
         return tqdm(iterable, desc=description, disable=not self.progress, leave=False)
