@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
 from anyv2v.acceleration import Speedups, kernel_settings, set_model_speedups
-from anyv2v.backbones import Backbone, Condition, backbone_class
+from anyv2v.backbones import Backbone, Condition, FrameEncoding, backbone_class
 from anyv2v.cache import InversionCache, default_cache_dir, model_fingerprint
 from anyv2v.config import EditConfig
 from anyv2v.errors import AnyV2VError
@@ -118,13 +118,18 @@ class AnyV2VPipeline:
         config: EditConfig | None = None,
         generator: torch.Generator | None = None,
         output_type: Literal["pil", "np", "latent"] = "pil",
+        anchor_frame: Image.Image | None = None,
     ) -> list[Image.Image] | np.ndarray | torch.Tensor:
-        """The source video re-generated from the edited first frame, keeping the source's layout and motion."""
+        """The source video re-generated from the edited first frame, keeping the source's layout and motion.
+
+        `anchor_frame`: a frame whose image embedding conditions the edit in place of the edited first frame's
+        (a later window of a long edit keeps the user's edited frame as its look; see windows.py).
+        """
         config = self._checked(config or self.config)
         self.stats = RunStats()
         with self._accelerated():
             return self._edit(source_frames, edited_first_frame, prompt, negative_prompt, config, generator,
-                              output_type)  # fmt: skip
+                              output_type, anchor_frame)  # fmt: skip
 
     def _edit(
         self,
@@ -135,11 +140,14 @@ class AnyV2VPipeline:
         config: EditConfig,
         generator: torch.Generator | None,
         output_type: Literal["pil", "np", "latent"],
+        anchor_frame: Image.Image | None,
     ) -> list[Image.Image] | np.ndarray | torch.Tensor:
         backbone, sampling = self.backbone, config.sampling
         with self._stage("encode"):
             frames = self._prepare_frames(source_frames, config)
-            condition = self._edit_condition(edited_first_frame, prompt, negative_prompt, config, generator)
+            condition = self._edit_condition(
+                edited_first_frame, prompt, negative_prompt, config, generator, anchor_frame
+            )
         grid = backbone.process.grid(sampling.steps)
         first = self._first_step(config)
         fractions = backbone.injection_fractions(config.injection)
@@ -180,13 +188,17 @@ class AnyV2VPipeline:
         negative_prompt: str | None,
         config: EditConfig,
         generator: torch.Generator | None,
+        anchor_frame: Image.Image | None = None,
     ) -> Condition:
         """[negative, edit] branches (just [edit] without guidance), both conditioned on the edited frame."""
         video, sampling = config.video, config.sampling
-        edited = fit_to_size(edited_first_frame.convert("RGB"), (video.height, video.width))
+        edited, anchor = (
+            None if frame is None else fit_to_size(frame.convert("RGB"), (video.height, video.width))
+            for frame in (edited_first_frame, anchor_frame)
+        )
         negative = sampling.negative_prompt if negative_prompt is None else negative_prompt
         guided = sampling.guidance_scale > 1
-        return self._branches(edited, prompt, negative if guided else None, config, generator)
+        return self._branches(edited, prompt, negative if guided else None, config, generator, anchor)
 
     def _source_conditions(
         self, frames: list[Image.Image], config: EditConfig, generator: torch.Generator | None, *, guided: bool
@@ -204,10 +216,15 @@ class AnyV2VPipeline:
         negative_prompt: str | None,
         config: EditConfig,
         generator: torch.Generator | None,
+        anchor_frame: Image.Image | None = None,
     ) -> Condition:
         """[negative, conditional] branches on one encoding of the frame; just [conditional] when
-        `negative_prompt` is None."""
-        frame = self.backbone.encode_frame(first_frame, sample=config.vae.encode == "sample", generator=generator)
+        `negative_prompt` is None. With an `anchor_frame`, the image embedding is that frame's."""
+        sample = config.vae.encode == "sample"
+        frame = self.backbone.encode_frame(first_frame, sample=sample, generator=generator)
+        if anchor_frame is not None:
+            anchor = self.backbone.encode_frame(anchor_frame, sample=sample, generator=generator)
+            frame = FrameEncoding(anchor.embedding, frame.latent)
         branches = [self.backbone.condition(prompt, frame, config.video)]
         if negative_prompt is not None:
             branches.insert(0, self.backbone.condition(negative_prompt, frame, config.video, negative=True))

@@ -49,6 +49,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--speed", nargs="*", choices=presets, metavar="PRESET",
         help="compare presets' costs and scores instead, the first as baseline (default: reference fast)",
     )  # fmt: skip
+    bench_mode.add_argument(
+        "--long", action="store_true",
+        help="long clips edited in windows: each window's score against the truth, per window strategy",
+    )  # fmt: skip
+    bench.add_argument("--windows", type=int, default=4, help="with --long: windows per clip (default 4)")
+    bench.add_argument("--overlap", type=int, default=1, help="with --long: frames shared by windows (default 1)")
     bench.add_argument(
         "--full-size", action="store_true",
         help="with --speed: time the full-size I2VGen-XL with random weights at each preset's own settings "
@@ -124,6 +130,9 @@ def run_bench(args: argparse.Namespace) -> None:
     if args.speed is not None:
         run_speed_bench(args, pipe, runtime)
         return
+    if args.long:
+        run_long_bench(args, pipe, edit, runtime)
+        return
     rows = run_bench(
         pipe, edit, clips=args.clips, edits=args.edits, variant_names=args.variants, seed=runtime.seed,
         progress=pipe.progress_bar,
@@ -133,6 +142,20 @@ def run_bench(args: argparse.Namespace) -> None:
     report = {"command": args.invocation, "config": edit.to_dict(), "summary": summary, "rows": rows}
     print(table)
     print("wrote {} and {}".format(*write_report(Path(args.output), "bench", report, table)))
+
+
+def run_long_bench(args: argparse.Namespace, pipe, edit: EditConfig, runtime: RuntimeConfig) -> None:
+    from anyv2v.evaluation.bench import write_report
+    from anyv2v.evaluation.drift import drift_table, window_drift
+
+    rows = window_drift(
+        pipe, edit, windows=args.windows, overlap=args.overlap, clips=args.clips, edits=args.edits,
+        seed=runtime.seed, progress=pipe.progress_bar,
+    )  # fmt: skip
+    table = drift_table(rows)
+    report = {"command": args.invocation, "config": edit.to_dict(), "rows": rows}
+    print(table)
+    print("wrote {} and {}".format(*write_report(Path(args.output), "long", report, table)))
 
 
 def run_speed_bench(args: argparse.Namespace, pipe, runtime: RuntimeConfig) -> None:
