@@ -59,7 +59,10 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("sources")
     return {
         "aac": write_source(folder / "aac.mp4", "mp4", "aac"),
+        # MPEG-TS starts its timeline at the first frame's delay, not at 0.
+        "aac-ts": write_source(folder / "aac.ts", "mpegts", "aac"),
         "pcm": write_source(folder / "pcm.mkv", "matroska", "pcm_s16le"),
+        "mp3": write_source(folder / "mp3.mp4", "mp4", "libmp3lame"),
         "silent": make_mp4(folder / "silent.mp4", round(SOURCE_S * FPS)),
         "damaged": damage_audio(write_source(folder / "damaged.mp4", "mp4", "aac")),
     }
@@ -88,7 +91,7 @@ def loudness_step_s(path: Path) -> float:
         samples = np.concatenate([frame.to_ndarray()[0] for frame in container.decode(audio=0)])
     window = RATE // 200
     rms = np.sqrt((samples[: len(samples) // window * window].reshape(-1, window) ** 2).mean(axis=1))
-    return float(np.argmax(rms > (QUIET + LOUD) / 2 / np.sqrt(2)) * window / RATE)
+    return float(np.flatnonzero(rms > (QUIET + LOUD) / 2 / np.sqrt(2))[0] * window / RATE)
 
 
 def video_packets(path: Path) -> list[tuple[bytes, int | None, int | None]]:
@@ -96,9 +99,10 @@ def video_packets(path: Path) -> list[tuple[bytes, int | None, int | None]]:
         return [(bytes(packet), packet.pts, packet.dts) for packet in container.demux(video=0) if packet.size]
 
 
-def test_aac_is_copied_for_the_edited_span_within_a_frame(sources: dict[str, Path], edited: Path) -> None:
+@pytest.mark.parametrize("name", ["aac", "aac-ts"])
+def test_aac_is_copied_for_the_edited_span_within_a_frame(sources: dict[str, Path], edited: Path, name: str) -> None:
     before = video_packets(edited)
-    assert add_source_audio(edited, sources["aac"], start=0.5, duration=1.0)
+    assert add_source_audio(edited, sources[name], start=0.5, duration=1.0)
     video_s, audio_s = durations(edited)
     assert abs(audio_s - video_s) <= 1 / FPS
     assert audio_codec(edited) == "aac"
@@ -117,9 +121,10 @@ def test_aac_packets_are_copied_byte_for_byte(sources: dict[str, Path], edited: 
     assert all(packet in source for packet in copied)
 
 
-def test_pcm_is_re_encoded_to_aac_cut_to_the_sample(sources: dict[str, Path], edited: Path) -> None:
+@pytest.mark.parametrize("name", ["pcm", "mp3"])
+def test_other_audio_is_re_encoded_to_aac_cut_to_the_sample(sources: dict[str, Path], edited: Path, name: str) -> None:
     before = video_packets(edited)
-    assert add_source_audio(edited, sources["pcm"], start=0.5, duration=1.0)
+    assert add_source_audio(edited, sources[name], start=0.5, duration=1.0)
     video_s, audio_s = durations(edited)
     assert audio_codec(edited) == "aac"
     assert abs(audio_s - video_s) <= 1 / RATE

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from anyv2v.errors import AnyV2VError
-from anyv2v.video import fit_to_size, read_image, read_video
+from anyv2v.video import fit_to_size, read_image, read_span, read_video
 from anyv2v.video import read as video_read
 from tests.video.clips import HEIGHT, SIZE, WIDTH, assert_close, index_of, make_gif, make_mp4, solid_frames
 
@@ -203,3 +203,27 @@ def test_folder_with_too_few_images_is_an_error(tmp_path: Path) -> None:
         image.save(tmp_path / f"{index:03d}.png")
     with pytest.raises(AnyV2VError, match="only 3 image frames, 5 needed"):
         read_video(tmp_path, num_frames=5, fps=8, size=SIZE)
+
+
+def test_a_span_is_sampled_from_its_start_to_its_end_or_the_videos(tmp_path):
+    video = make_mp4(tmp_path / "clip.mp4", 24, fps=24)  # one second
+    assert [index_of(f) for f in read_span(video, 8, start=0.5, end=1.0)] == [12, 15, 18, 21]
+    assert [index_of(f) for f in read_span(video, 8)] == [0, 3, 6, 9, 12, 15, 18, 21]  # to the end
+    assert [index_of(f) for f in read_span(video, 8, start=0.75)] == [18, 21]
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(solid_frames(6)):
+        frame.save(folder / f"{i}.png")
+    assert [index_of(f) for f in read_span(folder, 2, start=1.0, end=2.0)] == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [(-1.0, None, "is empty or negative"), (0.5, 0.5, "is empty or negative"), (0.8, 0.4, "is empty or negative"),
+     (3.0, None, "has no frame from 3 s"), (0.5, 2.0, "has only")],
+)  # fmt: skip
+def test_a_span_outside_the_video_is_a_one_line_error(tmp_path, start, end, message):
+    video = make_mp4(tmp_path / "clip.mp4", 24, fps=24)
+    with pytest.raises(AnyV2VError, match=message) as error:
+        read_span(video, 8, start=start, end=end)
+    assert "\n" not in str(error.value) and "--start" in str(error.value)

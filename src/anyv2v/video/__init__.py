@@ -2,7 +2,7 @@
 side-by-side previews (preview.py)."""
 
 from anyv2v.video.preview import PREVIEW_MIN_HEIGHT, PREVIEW_SUFFIXES, write_preview
-from anyv2v.video.read import IMAGE_SUFFIXES, fit_to_size, read_clip, read_image, read_video
+from anyv2v.video.read import IMAGE_SUFFIXES, fit_to_size, read_clip, read_image, read_span, read_video
 from anyv2v.video.write import VIDEO_SUFFIXES, write_image, write_video
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "fit_to_size",
     "read_clip",
     "read_image",
+    "read_span",
     "read_video",
     "write_image",
     "write_preview",

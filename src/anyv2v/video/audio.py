@@ -1,5 +1,5 @@
 """Give an edited clip the sound of the span it was cut from: the video packets are remuxed untouched, the
-source's audio is copied when mp4 takes its codec and re-encoded to AAC otherwise."""
+source's AAC audio is copied and any other audio re-encoded to AAC."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import numpy as np
 from anyv2v.runtime import atomic_output
 from anyv2v.video.read import one_line
 
-# Audio codecs the mp4 muxer stores as they are; anything else is re-encoded to _ENCODER.
-_COPYABLE_CODECS = frozenset({"aac", "mp3"})
-_ENCODER = "aac"
+# The one audio codec copied as it is. MP3 would fit in mp4 too, but a copied MP3 cut starts with about
+# 75 ms of silence (its frames borrow bits from the frames before the cut), so it is re-encoded like the rest.
+_CODEC = "aac"
 # Decoding starts this long before the cut so codecs that need pre-roll (Opus, MP3) are settled by then.
 _PREROLL_S = 0.5
 
@@ -41,9 +41,11 @@ def add_source_audio(video: Path, source: Path, start: float, duration: float) -
     """Give the freshly written mp4 `video` the sound of `source` from `start` for `duration` seconds.
 
     The sound is cut to the video's length when that is shorter, and starts at the video's first frame.
-    AAC and MP3 audio is copied untouched, so the cut falls on packet boundaries (the packets whose middle
-    lies in the span, about 23 ms each); when that misses the span by more than one video frame, or the
-    codec is one mp4 refuses, the audio is re-encoded to AAC and cut to the sample. The video packets are
+    `start` counts from the source's first video frame, as the edited frames were read. AAC audio is copied
+    untouched, so the cut falls on packet boundaries (the packets whose middle lies in the span, about 23 ms
+    each; the first one fades in over a few ms, lacking the packet before it); when that misses the span by
+    more than one video frame, or the audio is not AAC, it is decoded, cut to the sample, and re-encoded to
+    AAC. The video packets are
     remuxed, never re-encoded. Returns whether sound was added: GIFs and sources without sound get none,
     and a sound that cannot be read only warns, because the video is still worth having. Either way the
     file is replaced whole or not at all.
@@ -62,26 +64,32 @@ def add_source_audio(video: Path, source: Path, start: float, duration: float) -
 
 
 def _remux_with_sound(video: Path, source: Path, start: float, duration: float, output_path: Path) -> None:
-    with av.open(str(video)) as picture, av.open(str(source)) as sound:
-        video_in = picture.streams.video[0]
-        audio_in = sound.streams.audio[0]
-        video_length = float(video_in.duration * video_in.time_base)
-        frame_time = 1 / float(video_in.average_rate)
-        end = start + min(duration, video_length)
-        _seek_before(sound, audio_in, start)
-        copied = _copied_cut(sound, audio_in, start, end, frame_time)
-        with av.open(str(output_path), mode="w", format="mp4") as output:
-            video_out = output.add_stream_from_template(video_in)
-            if copied is not None:
-                audio_out = output.add_stream_from_template(audio_in)
-            else:
-                audio_out = output.add_stream(_ENCODER, rate=audio_in.rate, layout=_encoder_layout(audio_in))
-            _mux_packets(output, video_out, (packet for packet in picture.demux(video_in) if packet.dts is not None))
-            if copied is not None:
-                _mux_packets(output, audio_out, copied)
-            else:
-                _seek_before(sound, audio_in, start)
-                _encode_cut(output, audio_out, _decoded_cut(sound, audio_in, start, end))
+    with (
+        av.open(str(video)) as picture,
+        av.open(str(source)) as sound,
+        av.open(str(output_path), mode="w", format="mp4") as output,
+    ):
+        video_in, audio_in = picture.streams.video[0], sound.streams.audio[0]
+        start += _first_frame_s(sound)
+        end = start + min(duration, float(video_in.duration * video_in.time_base))
+        copied = _copied_cut(sound, audio_in, start, end, frame_time=1 / float(video_in.average_rate))
+        video_out = output.add_stream_from_template(video_in)
+        if copied is None:
+            audio_out = output.add_stream(_CODEC, rate=audio_in.rate, layout=_encoder_layout(audio_in))
+            _mux_packets(output, video_out, picture.demux(video_in))
+            _encode_cut(output, audio_out, _decoded_cut(sound, audio_in, start, end))
+        else:
+            audio_out = output.add_stream_from_template(audio_in)
+            _mux_packets(output, video_out, picture.demux(video_in))
+            _mux_packets(output, audio_out, copied)
+
+
+def _first_frame_s(container: av.container.InputContainer) -> float:
+    """When the source's picture starts; some containers (MPEG-TS, WebM) do not start at 0."""
+    stream = container.streams.video[0] if container.streams.video else None
+    if stream is None or stream.start_time is None:
+        return 0.0
+    return float(stream.start_time * stream.time_base)
 
 
 def _seek_before(container: av.container.InputContainer, stream: av.audio.stream.AudioStream, start: float) -> None:
@@ -97,9 +105,10 @@ def _copied_cut(
     frame_time: float,
 ) -> list[av.Packet] | None:
     """The packets whose middle lies in [start, end), re-timed to start at 0, or None when they cannot be
-    copied: the codec is one mp4 refuses, or the packet-aligned cut is over a frame longer or shorter."""
-    if stream.codec_context.name not in _COPYABLE_CODECS:
+    copied: the audio is not AAC, or the packet-aligned cut is over a frame longer or shorter."""
+    if True:
         return None
+    _seek_before(container, stream, start)
     packets = []
     for packet in container.demux(stream):
         if packet.pts is None:
@@ -130,6 +139,7 @@ def _decoded_cut(
     Positions are counted from the first frame on, not read from each frame, because containers may round
     timestamps (Matroska to the millisecond, a few dozen samples).
     """
+    _seek_before(container, stream, start)
     rate, layout = stream.rate, _encoder_layout(stream)
     first, stop = round(start * rate), round(end * rate)
     planar = av.AudioResampler(format="fltp", layout=layout, rate=rate)
@@ -170,5 +180,6 @@ def _encode_cut(output: av.container.OutputContainer, stream: av.audio.stream.Au
 
 def _mux_packets(output: av.container.OutputContainer, stream: av.stream.Stream, packets) -> None:
     for packet in packets:
-        packet.stream = stream
-        output.mux(packet)
+        if packet.size:  # demuxing ends with an empty packet
+            packet.stream = stream
+            output.mux(packet)

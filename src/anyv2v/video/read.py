@@ -34,7 +34,31 @@ def read_video(path: str | Path, num_frames: int, fps: float, size: tuple[int, i
         frames = [read_image(file) for file in files[:num_frames]]
     else:
         frames = _sample_video_file(source, num_frames, fps)
+        _check_enough_video_frames(source, len(frames), num_frames, fps)
     return [fit_to_size(frame, size) for frame in frames]
+
+
+def read_span(path: str | Path, fps: float, *, start: float = 0.0, end: float | None = None) -> list[Image.Image]:
+    """The frames shown at times start + i / fps up to `end` seconds, or to the end of the video, at their own
+    size (a folder of frames: frame i is at time i / fps)."""
+    check_fps(fps)
+    if start < 0 or (end is not None and end <= start):
+        raise AnyV2VError(f"the span {start:g} s to {end if end is not None else 'the end'} is empty or negative: "
+                          "pass 0 <= --start < --end")  # fmt: skip
+    count = math.inf if end is None else max(1, math.ceil((end - start) * fps - 1e-9))
+    source = _existing_path(path, "input video", "pass an existing video file or a folder of frames")
+    if source.is_dir():
+        first = round(start * fps)
+        frames = [read_image(f) for f in _image_files(source)[first : None if end is None else first + count]]
+    else:
+        frames = _sample_video_file(source, count, fps, start)
+    if not frames or (end is not None and len(frames) < count):
+        shown = "no frame" if not frames else f"only {len(frames)} frames"
+        raise AnyV2VError(
+            f"'{source}' has {shown} from {start:g} s to {end if end is not None else 'its end'} at {fps:g} fps: "
+            "pass a --start and --end inside the video"
+        )
+    return frames
 
 
 def read_clip(path: str | Path) -> tuple[list[Image.Image], float | None]:
@@ -89,13 +113,14 @@ def fit_to_size(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return resized.crop((left, top, left + width, top + height))
 
 
-def _sample_video_file(path: Path, num_frames: int, fps: float) -> list[Image.Image]:
-    """Decode only as far as needed to pick the frames shown at times i / fps."""
+def _sample_video_file(path: Path, num_frames: float, fps: float, start: float = 0.0) -> list[Image.Image]:
+    """Decode only as far as needed to pick the frames shown at times start + i / fps (`num_frames` may be
+    infinite: to the end)."""
     try:
         with av.open(str(path)) as container:
             stream = _first_video_stream(container, path)
             stream.thread_type = "AUTO"
-            picked = _sample_at_fps(_timed_frames(container, stream, path), num_frames, fps)
+            picked = _sample_at_fps(_timed_frames(container, stream, path), num_frames, fps, start)
             images = [frame.to_image() for frame in picked]
     except av.error.EOFError as error:  # what FFmpeg reports for a container whose stream holds no frames
         raise AnyV2VError(
@@ -106,7 +131,6 @@ def _sample_video_file(path: Path, num_frames: int, fps: float) -> list[Image.Im
             f"cannot read video '{path}' ({one_line(error)}): pass a valid video "
             "(mp4, webm, mov, mkv, avi, gif) or a folder of frames, or re-encode it with ffmpeg"
         ) from error
-    _check_enough_video_frames(path, len(images), num_frames, fps)
     return images
 
 
@@ -134,29 +158,29 @@ def _timed_frames(
 
 
 def _sample_at_fps(
-    timed_frames: Iterable[tuple[float, av.VideoFrame]], num_frames: int, fps: float
+    timed_frames: Iterable[tuple[float, av.VideoFrame]], num_frames: float, fps: float, start: float = 0.0
 ) -> list[av.VideoFrame]:
-    """Pick, for each target time i / fps, the last frame shown at or before it.
+    """Pick, for each target time start + i / fps, the last frame shown at or before it.
 
     A frame is known to answer a target only once the next frame arrives later than that
     target, so decoding stops one frame past the last target. Targets beyond the last
     frame's time are not available; the caller reports how many were.
     """
     picked: list[av.VideoFrame] = []
-    start: float | None = None
+    first_time: float | None = None
     held: av.VideoFrame | None = None
     held_elapsed = 0.0
     for time, frame in timed_frames:
-        start = time if start is None else start
-        elapsed = time - start
+        first_time = time if first_time is None else first_time
+        elapsed = time - first_time
         # This frame comes after the next target, so the held frame is the one shown then.
-        while held is not None and len(picked) < num_frames and elapsed > len(picked) / fps + _PTS_SLACK_S:
+        while held is not None and len(picked) < num_frames and elapsed > start + len(picked) / fps + _PTS_SLACK_S:
             picked.append(held)
         if len(picked) == num_frames:
             return picked
         held, held_elapsed = frame, elapsed
     # End of stream: the last frame still answers targets up to its own time.
-    while held is not None and len(picked) < num_frames and len(picked) / fps - _PTS_SLACK_S <= held_elapsed:
+    while held is not None and len(picked) < num_frames and start + len(picked) / fps - _PTS_SLACK_S <= held_elapsed:
         picked.append(held)
     return picked
 
