@@ -106,7 +106,7 @@ def bad_video(tmp_path: Path, kind: str) -> Path:
         ("zero-frame video", "ends before its first frame"),
         ("folder without frames", "has no image frames"),
         ("missing video", "does not exist"),
-        ("too few frames", "only 8 frames at 8 fps, 12 needed"),
+        ("too few frames", "has only 8 frames from 0 s to 1.5 at 8 fps"),
         ("unreadable edited frame", "cannot read image"),
         ("missing model folder", "model folder .* not found"),
         ("incomplete model folder", "is incomplete \\(missing vae\\)"),
@@ -227,11 +227,14 @@ def test_edit_frame_recolors_an_image_source(square_png, tmp_path):
     assert np.array_equal(edited[:10], source[:10])  # above it
 
 
-def test_edit_frame_takes_a_videos_first_frame_at_the_configured_size(inputs, tmp_path):
+def test_edit_frame_takes_a_videos_first_frame_at_the_size_edit_uses(inputs, tmp_path):
     out = tmp_path / "frame.jpg"
-    assert main(["edit-frame", str(inputs["source"]), "--editor", "stylize", "--instruction", "pencil",
-                 "--height", "24", "--width", "40", "-o", str(out), "--quiet"]) == 0  # fmt: skip
-    assert Image.open(out).size == (40, 24)
+    args = ["edit-frame", str(inputs["source"]), "--editor", "stylize", "--instruction", "pencil", "--height", "24",
+            "--width", "40", "-o", str(out), "--quiet"]  # fmt: skip
+    assert main([*args, "--resize", "crop"]) == 0
+    assert Image.open(out).size == (40, 24)  # the configured size, cropped
+    assert main(args) == 0
+    assert Image.open(out).size == (32, 32)  # fit: the square source's shape with about 24 x 40 pixels
 
 
 def test_edit_frame_runs_a_diffusers_editor_from_a_local_folder(tiny_instruct_pix2pix, square_png, tmp_path):

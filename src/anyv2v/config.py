@@ -25,10 +25,18 @@ OFFICIAL_NEGATIVE_PROMPT = (
 class VideoConfig:
     """Which frames of the source are edited, and at what size."""
 
-    num_frames: int = 16
+    num_frames: int = 16  # one window: the backbone's native length
     fps: float = 8.0  # sampling rate of the source, and the I2V model's fps condition
-    height: int = 512
+    height: int = 512  # with resize "fit", height x width is the pixel count and the source sets the shape
     width: int = 512
+    frames: int | Literal["all"] | None = None  # frames to edit: None = one window; more run in windows
+    start: float = 0.0  # seconds into the source
+    end: float | None = None  # seconds; None: as many frames as `frames` asks, or to the end with "all"
+    overlap: int = 1  # frames shared by consecutive windows
+    window_strategy: Literal["chain", "anchor"] = "chain"  # see windows.py
+    resize: Literal["fit", "crop", "pad"] = "fit"  # fit: the source's aspect; crop: cover and crop; pad: bars
+    output_size: Literal["edit", "source"] = "edit"  # source: scale the result back to the source's size
+    audio: bool = True  # copy the source's sound for the edited span
 
     def validate(self) -> None:
         if self.num_frames < 2:
@@ -38,6 +46,18 @@ class VideoConfig:
         for name in ("height", "width"):
             if getattr(self, name) <= 0:
                 raise AnyV2VError(f"{name} is {getattr(self, name)}: use a positive size in pixels (--{name})")
+        if self.frames is not None and self.frames != "all" and (not isinstance(self.frames, int) or self.frames < 2):
+            raise AnyV2VError(f"frames is {self.frames!r}: use 'all' or a count of 2 or more (--frames)")
+        if self.start < 0 or (self.end is not None and self.end <= self.start):
+            raise AnyV2VError(
+                f"the span {self.start:g} s to {self.end} s is empty or negative: use 0 <= --start < --end"
+            )
+        if not 0 < self.overlap < self.num_frames:
+            raise AnyV2VError(f"overlap is {self.overlap}: use 1 to {self.num_frames - 1} frames (--overlap)")
+        for name, allowed in (("window_strategy", ("chain", "anchor")), ("resize", ("fit", "crop", "pad")),
+                              ("output_size", ("edit", "source"))):  # fmt: skip
+            if getattr(self, name) not in allowed:
+                raise AnyV2VError(f"{name} is {getattr(self, name)!r}: use one of {', '.join(allowed)}")
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,16 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
 from anyv2v.errors import AnyV2VError
 from anyv2v.runtime import atomic_output
+
+if TYPE_CHECKING:  # torch loads on first use, so that the command line starts fast
+    import torch
 
 STRATEGIES = ("chain", "anchor")
 
@@ -83,7 +86,7 @@ def run_key(frames: Sequence[Image.Image], edited: Image.Image, *settings: objec
     return digest.hexdigest()[:32]
 
 
-EditWindow = Callable[[list[Image.Image], Image.Image, Image.Image | None, torch.Generator], np.ndarray]
+EditWindow = Callable[[list[Image.Image], Image.Image, "Image.Image | None", "torch.Generator"], np.ndarray]
 
 
 def edit_in_windows(
@@ -103,6 +106,8 @@ def edit_in_windows(
     `edit_window(source_frames, conditioning_frame, anchor_frame, generator)` edits one window (the pipeline's
     edit); window k draws its noise from seed + k, so a resumed run equals an uninterrupted one.
     """
+    import torch
+
     if strategy not in STRATEGIES:
         raise AnyV2VError(f"unknown window strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
     video: np.ndarray | None = None

@@ -78,6 +78,7 @@ class Backbone(ABC):
     default_preset: ClassVar[str]
     options: ClassVar[dict[str, object]] = {}  # the backbone's own options (EditConfig.backbone) and defaults
     takes_text: ClassVar[bool] = True  # False: prompts must be empty
+    size_multiple: ClassVar[int] = 1  # frame sides must be multiples of this (--resize fit rounds to it)
 
     process: NoiseProcess
     device: torch.device

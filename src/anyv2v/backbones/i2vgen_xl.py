@@ -97,6 +97,7 @@ class I2VGenXL(Backbone):
     latent_layout = "BCFHW"
     injection_kinds = INJECTION_KINDS
     presets = {"reference": REFERENCE, "fast": FAST, "toy": for_toy_model(FAST)}
+    size_multiple = 8
     default_preset = "fast"
     clip_skip = 1  # the penultimate text layer, as the model was trained
 
@@ -122,7 +123,7 @@ class I2VGenXL(Backbone):
 
     @classmethod
     def check_video(cls, video: VideoConfig) -> None:
-        check_size_multiple(cls.name, video, 8)
+        check_size_multiple(cls.name, video, cls.size_multiple)
 
     @no_grad
     def encode_text(self, prompt: str) -> torch.Tensor:

@@ -108,6 +108,7 @@ class StableVideoDiffusion(Backbone):
     latent_layout = "BFCHW"
     injection_kinds = INJECTION_KINDS
     presets = {"fast": FAST, "fine": FINE}
+    size_multiple = 64
     default_preset = "fast"
     options = {"motion_bucket_id": 127, "noise_aug_strength": 0.02, "min_guidance_scale": 1.0}
     takes_text = False
@@ -132,7 +133,7 @@ class StableVideoDiffusion(Backbone):
 
     @classmethod
     def check_video(cls, video: VideoConfig) -> None:
-        check_size_multiple(cls.name, video, 64)
+        check_size_multiple(cls.name, video, cls.size_multiple)
 
     @no_grad
     def encode_frame(self, frame: Image.Image, *, sample: bool, generator: torch.Generator | None) -> FrameEncoding:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from anyv2v.backbones import backbone_class
 from anyv2v.cli.options import (
     EDIT_FLAGS,
     RUNTIME_FLAGS,
+    SPAN_FLAGS,
     VIDEO_FLAGS,
     add_config_flags,
     check_output_suffix,
@@ -31,18 +34,21 @@ from anyv2v.video import (
     PREVIEW_SUFFIXES,
     VIDEO_SUFFIXES,
     read_image,
-    read_video,
+    read_span,
     write_image,
     write_preview,
     write_video,
 )
+from anyv2v.video.audio import add_source_audio, has_audio
+from anyv2v.video.resize import edit_size, resize_frame, restore_size
+from anyv2v.windows import WindowStore, edit_in_windows, run_key
 
 EDITOR_ONLY_ARGUMENTS = ("instruction", "reference", "mask", "editor_model", "editor_option")
 # edit-frame only reads the first frame and runs the editor: the I2V model's flags do not apply.
 EDIT_FRAME_FLAGS = [
     flag
-    for flag in RUNTIME_FLAGS + VIDEO_FLAGS
-    if flag.name in ("--device", "--seed", "--quiet", "--threads", "--height", "--width")
+    for flag in RUNTIME_FLAGS + VIDEO_FLAGS + SPAN_FLAGS
+    if flag.name in ("--device", "--seed", "--quiet", "--threads", "--height", "--width", "--resize", "--backbone")
 ]
 
 
@@ -59,7 +65,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     edit.add_argument("-o", "--output", required=True, help="output video (.mp4 or .gif)")
     edit.add_argument("--preview", help="side-by-side preview, .gif or .png (default: OUTPUT.preview.gif)")
     edit.add_argument("--no-preview", action="store_true", help="do not write a preview")
-    add_config_flags(edit, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS)
+    add_config_flags(edit, RUNTIME_FLAGS + VIDEO_FLAGS + SPAN_FLAGS + EDIT_FLAGS)
     edit.set_defaults(run=run_edit)
 
     invert = commands.add_parser("invert", help="precompute and cache the inversion of a video")
@@ -98,12 +104,13 @@ def run_edit(args: argparse.Namespace) -> None:
     preview = None if args.no_preview else Path(args.preview or output.with_suffix(".preview.gif"))
     if preview is not None:
         check_output_suffix(preview, PREVIEW_SUFFIXES, "preview")
+    video = edit.video
+    originals, source, edit = read_source(args.source, edit, runtime.backbone)
     size = (edit.video.height, edit.video.width)
-    source = read_video(args.source, edit.video.num_frames, edit.video.fps, size)
     written = [output]
     if args.editor is None:
         check_no_editor_arguments(args)
-        edited_frame = read_image(args.edited_frame, size)
+        edited_frame = fit_edited_frame(read_image(args.edited_frame), size, video.resize)
     else:
         check_model_folder_early(runtime)
         edited_frame = run_editor(args, source[0], runtime)
@@ -111,17 +118,70 @@ def run_edit(args: argparse.Namespace) -> None:
         written.append(write_image(edited_frame, output.with_suffix(".frame.png")))
 
     pipe = load_pipeline(edit, runtime)
-    frames = pipe.edit(source, edited_frame, prompt, generator=seeded_generator(runtime.seed))
-    write_video(frames, output, edit.video.fps)
+    frames = edit_span(pipe, source, edited_frame, prompt, edit, runtime, output)
+    if video.output_size == "source":
+        frames = restore_size(frames, (originals[0].height, originals[0].width), video.resize)
+    write_video(frames, output, video.fps)
+    if video.audio and has_audio(Path(args.source)) and output.suffix.lower() != ".gif":
+        add_source_audio(output, Path(args.source), video.start, len(frames) / video.fps)
     edited_path = written[1] if args.editor else Path(args.edited_frame)
     written.append(write_sidecar(output, args, edited_path, prompt, edit, runtime))
     if preview is not None:
         labels = ["source", "edited frame", "AnyV2V"]
         columns = [source, [edited_frame], frames]
-        write_preview(columns, preview, edit.video.fps, labels=labels, min_height=PREVIEW_MIN_HEIGHT)
+        write_preview(columns, preview, video.fps, labels=labels, min_height=PREVIEW_MIN_HEIGHT)
         written.append(preview)
     if not runtime.quiet:
         print(f"wrote {', '.join(map(str, written))}")
+
+
+def read_source(path: str, edit: EditConfig, backbone: str) -> tuple[list[Image.Image], list[Image.Image], EditConfig]:
+    """The source span as read, the same frames at the edit's size, and the config at that size."""
+    originals = read_source_span(path, edit.video)
+    height, width = sized_for_edit(originals[0], edit.video, backbone)
+    edit = dataclasses.replace(edit, video=dataclasses.replace(edit.video, height=height, width=width))
+    backbone_class(backbone).check(edit)
+    return originals, [resize_frame(frame, (height, width), edit.video.resize) for frame in originals], edit
+
+
+def read_source_span(path: str, video: VideoConfig) -> list[Image.Image]:
+    """The source frames to edit, at their own size: one window, a count, or all, from --start."""
+    if video.frames == "all":
+        return read_span(path, video.fps, start=video.start, end=video.end)
+    count = video.frames or video.num_frames
+    end = video.end if video.end is not None else video.start + count / video.fps
+    return read_span(path, video.fps, start=video.start, end=end)[:count]
+
+
+def fit_edited_frame(frame: Image.Image, size: tuple[int, int], mode: str) -> Image.Image:
+    """The edited frame at the edit's size: letterboxed like the source with "pad", else covering it (an
+    edited frame of the source's shape is then resized whole)."""
+    return resize_frame(frame, size, "pad" if mode == "pad" else "crop")
+
+
+def edit_span(
+    pipe, source: list[Image.Image], edited_frame: Image.Image, prompt: str, edit: EditConfig,
+    runtime: RuntimeConfig, output: Path,
+) -> list[Image.Image]:  # fmt: skip
+    """One edit, or windows of the backbone's length for a longer span, kept on disk until the video is
+    written (`OUTPUT.windows/`), so that an interrupted run resumes."""
+    video = edit.video
+    if len(source) <= video.num_frames:
+        return pipe.edit(source, edited_frame, prompt, config=edit, generator=seeded_generator(runtime.seed))
+
+    def edit_window(frames, condition, anchor, generator) -> np.ndarray:
+        result = pipe.edit(frames, condition, prompt, config=edit, generator=generator, output_type="np",
+                           anchor_frame=anchor)  # fmt: skip
+        return (result * 255).round().astype(np.uint8)
+
+    key = run_key(source, edited_frame, prompt, edit.to_dict(), runtime.model, runtime.backbone, runtime.seed)
+    store = WindowStore(output.with_name(output.name + ".windows"), key)
+    frames = edit_in_windows(
+        source, edited_frame, edit_window, length=video.num_frames, overlap=video.overlap,
+        strategy=video.window_strategy, seed=runtime.seed, store=store, progress=pipe.progress_bar,
+    )  # fmt: skip
+    store.remove()
+    return [Image.fromarray(frame) for frame in frames]
 
 
 def write_sidecar(
@@ -169,7 +229,7 @@ def run_edit_frame(args: argparse.Namespace) -> None:
     edit, runtime = configs(args)
     output = Path(args.output)
     check_output_suffix(output, IMAGE_SUFFIXES, "output")
-    edited_frame = run_editor(args, read_first_frame(args.source, edit.video), runtime)
+    edited_frame = run_editor(args, read_first_frame(args.source, edit.video, runtime.backbone), runtime)
     write_image(edited_frame, output)
     if not runtime.quiet:
         print(f"wrote {output}")
@@ -205,12 +265,17 @@ def editor_options(args: argparse.Namespace, known: list[str], runtime: RuntimeC
     return options
 
 
-def read_first_frame(path: str, video: VideoConfig) -> Image.Image:
-    """The first frame of a video or frame folder, or an image, at the configured size like `edit` uses it."""
-    size = (video.height, video.width)
-    if Path(path).suffix.lower() in IMAGE_SUFFIXES:
-        return read_image(path, size)
-    return read_video(path, 1, video.fps, size)[0]
+def read_first_frame(path: str, video: VideoConfig, backbone: str) -> Image.Image:
+    """The first frame of a video or frame folder, or an image, at the size and shape `edit` gives it."""
+    is_image = Path(path).suffix.lower() in IMAGE_SUFFIXES
+    frame = read_image(path) if is_image else read_span(path, video.fps, end=1 / video.fps)[0]
+    return resize_frame(frame, sized_for_edit(frame, video, backbone), video.resize)
+
+
+def sized_for_edit(frame: Image.Image, video: VideoConfig, backbone: str) -> tuple[int, int]:
+    """The (height, width) a source with this first frame is edited at (--resize fit follows its shape)."""
+    multiple = backbone_class(backbone).size_multiple
+    return edit_size((frame.height, frame.width), (video.height, video.width), video.resize, multiple)
 
 
 def check_no_editor_arguments(args: argparse.Namespace) -> None:
@@ -231,8 +296,7 @@ def run_invert(args: argparse.Namespace) -> None:
     edit, runtime = configs(args)
     if not runtime.use_cache:
         raise AnyV2VError("invert only fills the inversion cache: drop --no-cache")
-    size = (edit.video.height, edit.video.width)
-    source = read_video(args.source, edit.video.num_frames, edit.video.fps, size)
+    _, source, edit = read_source(args.source, edit, runtime.backbone)
     pipe = load_pipeline(edit, runtime)
     pipe.invert(source)
     state = "already cached" if pipe.stats.inversion_cache_hit else "cached"

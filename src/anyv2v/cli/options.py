@@ -119,6 +119,36 @@ VIDEO_FLAGS = [
     Flag("--steps", "sampling", "steps", int, "sampling steps (reference 50, fast 25)"),
     Flag("--start-step", "sampling", "start_step", int, "sampling steps skipped at the start"),
 ]
+
+
+def frame_count(text: str) -> int | str:
+    """--frames: 'all' or a count."""
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 'all' nor a frame count") from None
+
+
+# What `edit` takes of the source and gives back: span, windows, shape, sound.
+SPAN_FLAGS = [
+    Flag(
+        "--frames",
+        "video",
+        "frames",
+        frame_count,
+        "frames to edit: 'all' or a count; beyond one window "
+        "(--num-frames) the edit runs in overlapping windows (default: one window)",
+    ),
+    Flag("--start", "video", "start", float, "seconds into the source where the edit starts (default 0)"),
+    Flag("--end", "video", "end", float, "seconds into the source where it ends (default: as --frames says)"),
+    Flag("--overlap", "video", "overlap", int, "frames consecutive windows share (default 1)"),
+    Flag("--window-strategy", "video", "window_strategy", str, "'chain' or 'anchor' (see the README)"),
+    Flag("--resize", "video", "resize", str, "'fit' keeps the source's shape (default), 'crop' or 'pad'"),
+    Flag("--output-size", "video", "output_size", str, "'edit' (default) or 'source': back to the source's size"),
+    Flag("--no-audio", "video", "audio", help="drop the source's sound", const=False),
+]
 EDIT_FLAGS = [
     Flag("--guidance-scale", "sampling", "guidance_scale", float, "classifier-free guidance scale"),
     Flag("--negative-prompt", "sampling", "negative_prompt", str, "negative prompt"),

@@ -4,7 +4,7 @@ source's AAC audio is copied and any other audio re-encoded to AAC."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -40,15 +40,13 @@ def has_audio(path: Path) -> bool:
 def add_source_audio(video: Path, source: Path, start: float, duration: float) -> bool:
     """Give the freshly written mp4 `video` the sound of `source` from `start` for `duration` seconds.
 
-    The sound is cut to the video's length when that is shorter, and starts at the video's first frame.
-    `start` counts from the source's first video frame, as the edited frames were read. AAC audio is copied
-    untouched, so the cut falls on packet boundaries (the packets whose middle lies in the span, about 23 ms
-    each; the first one fades in over a few ms, lacking the packet before it); when that misses the span by
-    more than one video frame, or the audio is not AAC, it is decoded, cut to the sample, and re-encoded to
-    AAC. The video packets are
-    remuxed, never re-encoded. Returns whether sound was added: GIFs and sources without sound get none,
-    and a sound that cannot be read only warns, because the video is still worth having. Either way the
-    file is replaced whole or not at all.
+    `start` counts from the source's first video frame, as the edited frames were read, and the sound is
+    cut to the video's length when that is shorter. AAC is copied as it is, so the cut falls on packet
+    boundaries (the packets whose middle lies in the span, ~23 ms each; the first fades in over a few ms,
+    missing the packet before it); other audio, or a packet-aligned cut off by over one video frame, is
+    decoded, cut to the sample and re-encoded to AAC. The video packets are remuxed, never re-encoded.
+    Returns whether sound was added: GIFs and silent sources get none, and unreadable sound only warns,
+    since the video is still worth having; the file is replaced whole or left as it was.
     """
     if video.suffix.lower() != ".mp4" or not has_audio(source):
         return False
@@ -85,7 +83,7 @@ def _remux_with_sound(video: Path, source: Path, start: float, duration: float, 
 
 
 def _first_frame_s(container: av.container.InputContainer) -> float:
-    """When the source's picture starts; some containers (MPEG-TS, WebM) do not start at 0."""
+    """When the source's picture starts; some containers (MPEG-TS, for one) do not start at 0."""
     stream = container.streams.video[0] if container.streams.video else None
     if stream is None or stream.start_time is None:
         return 0.0
@@ -106,7 +104,7 @@ def _copied_cut(
 ) -> list[av.Packet] | None:
     """The packets whose middle lies in [start, end), re-timed to start at 0, or None when they cannot be
     copied: the audio is not AAC, or the packet-aligned cut is over a frame longer or shorter."""
-    if True:
+    if stream.codec.canonical_name != _CODEC:
         return None
     _seek_before(container, stream, start)
     packets = []
@@ -118,13 +116,13 @@ def _copied_cut(
             break
         if middle >= start:
             packets.append(packet)
-    for packet in packets:
-        stream.decode(packet)  # copied packets are not decoded otherwise, so damage would go unnoticed
     if not packets:
         return None
     first, last = packets[0].pts, packets[-1].pts + packets[-1].duration
     if abs(float((last - first) * stream.time_base) - (end - start)) > frame_time:
         return None
+    for packet in packets:
+        stream.decode(packet)  # copied packets are not decoded otherwise, so damage would go unnoticed
     for packet in packets:
         packet.pts -= first
         packet.dts -= first
@@ -172,13 +170,15 @@ def _planar_frame(samples: np.ndarray, layout: str, rate: int, pts: int) -> av.A
     return frame
 
 
-def _encode_cut(output: av.container.OutputContainer, stream: av.audio.stream.AudioStream, frames) -> None:
+def _encode_cut(
+    output: av.container.OutputContainer, stream: av.audio.stream.AudioStream, frames: Iterable[av.AudioFrame]
+) -> None:
     for frame in frames:
         output.mux(stream.encode(frame))
     output.mux(stream.encode())
 
 
-def _mux_packets(output: av.container.OutputContainer, stream: av.stream.Stream, packets) -> None:
+def _mux_packets(output: av.container.OutputContainer, stream: av.stream.Stream, packets: Iterable[av.Packet]) -> None:
     for packet in packets:
         if packet.size:  # demuxing ends with an empty packet
             packet.stream = stream

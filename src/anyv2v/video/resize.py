@@ -29,6 +29,13 @@ def fit_size(source_size: tuple[int, int], native_pixels: int, multiple: int) ->
     return _round_to_multiple(height * scale, multiple), _round_to_multiple(width * scale, multiple)
 
 
+def edit_size(source_size: tuple[int, int], size: tuple[int, int], mode: str, multiple: int) -> tuple[int, int]:
+    """The size frames are edited at: with "fit", the source's shape with as many pixels as `size` has;
+    otherwise `size` itself."""
+    _check_mode(mode)
+    return fit_size(source_size, size[0] * size[1], multiple) if mode == "fit" else size
+
+
 def resize_frame(image: Image.Image, size: tuple[int, int], mode: str) -> Image.Image:
     """`image` at exactly `size` (height, width), by the chosen `mode` (one of RESIZE_MODES)."""
     _check_mode(mode)
