@@ -454,3 +454,35 @@ def test_a_prompt_for_a_backbone_without_text_is_refused_before_anything_loads(i
             "--backbone", "svd", "--model", str(tmp_path / "no-model"), "-o", str(inputs["out"])]  # fmt: skip
     assert main(args) == 2
     assert capsys.readouterr().err.strip() == "error: svd takes no text, so a prompt cannot steer it: drop --prompt"
+
+
+def test_a_long_landscape_clip_is_edited_whole_in_its_shape_with_its_sound(tiny_model, inputs, tmp_path):
+    from tests.video.test_audio import write_source
+
+    source = write_source(tmp_path / "talk.mp4", "mp4", "aac")  # 2 s of 64x48 at 24 fps, with a tone
+    args = edit_args(tiny_model, {**inputs, "source": source}, tmp_path, "--frames", "7", "--start", "0.5")
+    assert main(args) == 0  # windows of 4 frames: 0-3, 3-6 (overlap 1)
+    out = inputs["out"]
+    with av.open(str(out)) as container:
+        frames = list(container.decode(video=0))
+        assert (len(frames), frames[0].height, frames[0].width) == (7, 24, 40)  # 48x64's shape, 32x32's pixels
+        audio = container.streams.audio[0]
+        assert abs(float(audio.duration * audio.time_base) - 7 / 8) < 1 / 8  # the edited span's sound
+    assert not out.with_name(out.name + ".windows").exists()  # the finished windows are cleared
+    assert main([*args, "--output-size", "source", "--no-audio"]) == 0
+    with av.open(str(out)) as container:
+        assert not container.streams.audio
+        frame = next(container.decode(video=0))
+        assert (frame.height, frame.width) == (48, 64)
+
+
+@pytest.mark.parametrize(
+    ("span", "message"),
+    [(["--start", "-1"], "empty or negative"), (["--start", "1", "--end", "0.5"], "empty or negative"),
+     (["--start", "5"], "has no frame from 5 s"), (["--frames", "all", "--overlap", "4"], "overlap is 4")],
+)  # fmt: skip
+def test_a_bad_span_is_a_one_line_error_and_leaves_no_output(tiny_model, inputs, tmp_path, capsys, span, message):
+    assert main(edit_args(tiny_model, inputs, tmp_path, *span)) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert not inputs["out"].parent.exists() or not any(inputs["out"].parent.iterdir())
