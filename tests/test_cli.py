@@ -476,6 +476,13 @@ def test_a_long_landscape_clip_is_edited_whole_in_its_shape_with_its_sound(tiny_
         assert (frame.height, frame.width) == (48, 64)
 
 
+def test_a_span_shorter_than_a_window_is_one_short_window(tiny_model, inputs, tmp_path):
+    assert main(edit_args(tiny_model, inputs, tmp_path, "--frames", "3")) == 0
+    assert frame_count(inputs["out"]) == 3
+    record = json.loads(inputs["out"].with_suffix(".anyv2v.json").read_text())
+    assert record["config"]["video"]["num_frames"] == 3
+
+
 @pytest.mark.parametrize(
     ("span", "message"),
     [(["--start", "-1"], "empty or negative"), (["--start", "1", "--end", "0.5"], "empty or negative"),

@@ -139,7 +139,9 @@ def read_source(path: str, edit: EditConfig, backbone: str) -> tuple[list[Image.
     """The source span as read, the same frames at the edit's size, and the config at that size."""
     originals = read_source_span(path, edit.video)
     height, width = sized_for_edit(originals[0], edit.video, backbone)
-    edit = dataclasses.replace(edit, video=dataclasses.replace(edit.video, height=height, width=width))
+    window = min(edit.video.num_frames, len(originals))  # a span shorter than a window is one short window
+    video = dataclasses.replace(edit.video, height=height, width=width, num_frames=window)
+    edit = dataclasses.replace(edit, video=video)
     backbone_class(backbone).check(edit)
     return originals, [resize_frame(frame, (height, width), edit.video.resize) for frame in originals], edit
 
