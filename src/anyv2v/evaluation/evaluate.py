@@ -20,7 +20,7 @@ from PIL import Image
 from anyv2v.errors import AnyV2VError
 from anyv2v.evaluation.bench import paste_first_frame_edit
 from anyv2v.evaluation.metrics import masked_psnr, masked_ssim, psnr, ssim
-from anyv2v.video import read_clip, read_image, read_video
+from anyv2v.video import fit_to_size, read_clip, read_image, read_span
 
 SIDECAR_SUFFIX = ".anyv2v.json"  # beside every `anyv2v edit` output: what it was made from
 OUTPUT = "AnyV2V output"
@@ -96,15 +96,14 @@ def load_inputs(inputs: EvalInputs) -> LoadedClip:
 
 
 def _source_frames(path: Path, count: int, fps: float | None, size: tuple[int, int]) -> list[Image.Image]:
-    try:
-        return read_video(path, count, fps or DEFAULT_FPS, size)
-    except AnyV2VError as error:
-        if "frames" not in str(error) or not Path(path).exists():
-            raise
+    """The `count` source frames the edit read, at the output's rate and size."""
+    frames = read_span(path, fps or DEFAULT_FPS)
+    if len(frames) < count:
         raise AnyV2VError(
             f"the source '{path}' has fewer frames than the output's {count}: pass the source the output was made "
             "from (an output is scored against the source frames its edit read)"
-        ) from None
+        )
+    return [fit_to_size(frame, size) for frame in frames[:count]]
 
 
 def evaluate(inputs: EvalInputs, scorers: Scorers) -> dict:
