@@ -41,3 +41,14 @@ def test_pasting_the_first_frames_edit_adds_its_difference_to_every_frame_within
     assert pasted[1, 0, 0].tolist() == [35, 20, 245]
     with pytest.raises(ValueError):
         paste_first_frame_edit(source, edited_first[:, :, :2])
+
+
+def test_agreement_is_the_rank_correlation_of_a_weight_free_metric_with_psnr():
+    from anyv2v.evaluation.bench import agreement_table
+
+    def scored(psnr: float, motion: float, warp: float) -> dict:
+        return {"all": {"psnr": [psnr, 0.0], "motion_error": [motion, 0.0], "warp_error": [warp, 0.0]}}
+
+    summary = {"a": scored(30, 0.1, 0.3), "b": scored(25, 0.2, 0.2), "c": scored(20, 0.3, 0.1)}
+    motion, warp = agreement_table(summary).splitlines()[2:]
+    assert motion.endswith("| +1.00 |") and warp.endswith("| -1.00 |")  # same order; the reverse

@@ -115,7 +115,14 @@ def run_demo(args: argparse.Namespace) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> None:
-    from anyv2v.evaluation.bench import markdown_table, model_quality, run_bench, summarize, write_report
+    from anyv2v.evaluation.bench import (
+        agreement_table,
+        markdown_table,
+        model_quality,
+        run_bench,
+        summarize,
+        write_report,
+    )
 
     if args.full_size or args.memory_limit is not None or args.setups:
         time_full_size(args)
@@ -138,7 +145,7 @@ def run_bench(args: argparse.Namespace) -> None:
         progress=pipe.progress_bar,
     )  # fmt: skip
     summary = summarize(rows)
-    table = markdown_table(summary)
+    table = markdown_table(summary) + "\n**Weight-free metrics against the truth**\n\n" + agreement_table(summary)
     report = {"command": args.invocation, "config": edit.to_dict(), "summary": summary, "rows": rows}
     print(table)
     print("wrote {} and {}".format(*write_report(Path(args.output), "bench", report, table)))

@@ -246,6 +246,30 @@ def markdown_table(summary: dict) -> str:
     return "\n\n".join(sections) + "\n"
 
 
+WEIGHT_FREE = ("motion_error", "warp_error")  # what eval measures without a truth; lower is better
+
+
+def agreement_table(summary: dict) -> str:
+    """Does a weight-free metric order the variants (baselines included) as the truth's PSNR does? Spearman's
+    rank correlation across them, per edit type: 1 is the same order, 0 none, below 0 the reverse."""
+    groups = list(next(iter(summary.values())))
+    header = ["metric (lower is better)", *[f"rank correlation with PSNR, {g}" for g in groups]]
+    lines = [table_row(header), "|" + "---|" * len(header)]
+    for metric in WEIGHT_FREE:
+        cells = []
+        for group in groups:
+            truth = [scored[group]["psnr"][0] for scored in summary.values()]
+            measured = [-scored[group][metric][0] for scored in summary.values()]
+            cells.append(f"{_spearman(truth, measured):+.2f}")
+        lines.append(table_row([METRIC_TITLES[metric].split(" (")[0], *cells]))
+    return "\n".join(lines) + "\n"
+
+
+def _spearman(a: list[float], b: list[float]) -> float:
+    ranks = [np.argsort(np.argsort(values)).astype(float) for values in (a, b)]
+    return float(np.corrcoef(*ranks)[0, 1])
+
+
 def table_row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
