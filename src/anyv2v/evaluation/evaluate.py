@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -21,6 +22,9 @@ from anyv2v.errors import AnyV2VError
 from anyv2v.evaluation.bench import paste_first_frame_edit
 from anyv2v.evaluation.metrics import masked_psnr, masked_ssim, psnr, ssim
 from anyv2v.video import fit_to_size, read_clip, read_image, read_span
+
+if TYPE_CHECKING:  # the models load only when model metrics are asked for
+    from anyv2v.evaluation.embeddings import ClipScorer, DinoScorer
 
 SIDECAR_SUFFIX = ".anyv2v.json"  # beside every `anyv2v edit` output: what it was made from
 OUTPUT = "AnyV2V output"
@@ -69,8 +73,8 @@ def sidecar_path(output: Path) -> Path:
 class Scorers:
     """The metrics' models; None skips their metrics (`--no-models`, `--no-motion`)."""
 
-    clip: object | None = None  # embeddings.ClipScorer
-    dino: object | None = None  # embeddings.DinoScorer
+    clip: ClipScorer | None = None
+    dino: DinoScorer | None = None
     motion: bool = True
 
 
