@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from anyv2v.runtime import atomic_output
 
@@ -23,9 +23,12 @@ def plot_curves(scores: dict[str, dict], title: str, path: Path) -> Path:
     legend = 18 * (len(scores) + 1)
     image = Image.new("RGB", (width, legend + height * max(1, len(metrics))), "white")
     draw = ImageDraw.Draw(image)
+    draw.font = ImageFont.load_default(size=12)
     draw.text((8, 2), title, fill="black")
     for i, row in enumerate(scores):
-        draw.text((8, 18 * (i + 1)), f"— {row}", fill=COLOURS[i % len(COLOURS)])
+        y = 18 * (i + 1)
+        draw.line((8, y + 7, 26, y + 7), fill=COLOURS[i % len(COLOURS)], width=3)
+        draw.text((32, y), row, fill=COLOURS[i % len(COLOURS)])
     for p, metric in enumerate(metrics):
         series = {row: scored["curves"][metric] for row, scored in scores.items() if metric in scored["curves"]}
         _panel(draw, (0, legend + p * height), metric, series, list(scores))
