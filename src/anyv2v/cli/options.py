@@ -108,7 +108,7 @@ RUNTIME_FLAGS = [
 ]
 # Their defaults are the preset's (--preset; 'anyv2v backbones' lists each backbone's presets).
 VIDEO_FLAGS = [
-    Flag("--num-frames", "video", "num_frames", int, "frames to edit"),
+    Flag("--num-frames", "video", "num_frames", int, "frames of one window (the backbone's native length)"),
     Flag("--fps", "video", "fps", float, "rate the source is sampled at, and the fps condition"),
     Flag("--height", "video", "height", int, "frame height (a multiple the backbone states)"),
     Flag("--width", "video", "width", int, "frame width (a multiple the backbone states)"),
