@@ -122,3 +122,16 @@ def test_bad_input_gets_one_line_error_and_no_report(world, tmp_path, capsys, ca
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert not (tmp_path / "report").exists()
+
+
+def test_the_source_is_sized_as_the_sidecar_says_the_edit_sized_it(world, tmp_path):
+    from anyv2v.video.resize import resize_frame
+
+    padded = np.stack([np.asarray(resize_frame(Image.fromarray(f), (32, 48), "pad")) for f in world["source"]])
+    output = save_frames(padded, tmp_path / "out")
+    record = {"output": "out", "source": "source", "edited_frame": "edited.png", "config": {"video": {"resize": "pad"}}}
+    (tmp_path / "out.anyv2v.json").write_text(json.dumps(record))
+    inputs = EvalInputs.from_sidecar(output)
+    assert inputs.resize == "pad" and inputs.source == world["source_dir"]
+    scores = evaluate(inputs, WEIGHT_FREE)["scores"]
+    assert scores[OUTPUT] == scores[COPY_SOURCE]  # the letterboxed source, aligned as the edit made it

@@ -21,7 +21,8 @@ from PIL import Image
 from anyv2v.errors import AnyV2VError
 from anyv2v.evaluation.bench import paste_first_frame_edit
 from anyv2v.evaluation.metrics import masked_psnr, masked_ssim, psnr, ssim
-from anyv2v.video import fit_to_size, read_clip, read_image, read_span
+from anyv2v.video import read_clip, read_image, read_span
+from anyv2v.video.resize import resize_frame
 
 if TYPE_CHECKING:  # the models load only when model metrics are asked for
     from anyv2v.evaluation.embeddings import ClipScorer, DinoScorer
@@ -42,6 +43,7 @@ class EvalInputs:
     edited_frame: Path | None = None
     prompt: str | None = None
     mask: Path | None = None  # white: the region the edit may change
+    resize: str = "crop"  # how the edit sized the source (the sidecar says); "crop" covers the output's size
 
     @classmethod
     def from_sidecar(cls, output: Path) -> EvalInputs:
@@ -56,7 +58,9 @@ class EvalInputs:
         def located(key: str) -> Path | None:
             return folder / record[key] if record.get(key) else None
 
-        return cls(output, located("source"), located("edited_frame"), record.get("prompt") or None, located("mask"))
+        resize = record.get("config", {}).get("video", {}).get("resize", "crop")
+        prompt = record.get("prompt") or None
+        return cls(output, located("source"), located("edited_frame"), prompt, located("mask"), resize)
 
     def overridden(self, **fields: object) -> EvalInputs:
         """These inputs with the fields given on the command line (None: keep)."""
@@ -93,21 +97,21 @@ def load_inputs(inputs: EvalInputs) -> LoadedClip:
     if len(frames) < 2:
         raise AnyV2VError(f"'{inputs.output}' has {len(frames)} frame: scoring a video needs at least 2")
     size = (frames[0].height, frames[0].width)
-    source = _source_frames(inputs.source, len(frames), fps, size) if inputs.source else None
+    source = _source_frames(inputs.source, len(frames), fps, size, inputs.resize) if inputs.source else None
     edited = read_image(inputs.edited_frame, size) if inputs.edited_frame else None
     keep = np.asarray(read_image(inputs.mask, size).convert("L")) <= 127 if inputs.mask else None
     return LoadedClip(_array(frames), _array(source), _array(edited), keep, inputs.prompt)
 
 
-def _source_frames(path: Path, count: int, fps: float | None, size: tuple[int, int]) -> list[Image.Image]:
-    """The `count` source frames the edit read, at the output's rate and size."""
+def _source_frames(path: Path, count: int, fps: float | None, size: tuple[int, int], mode: str) -> list[Image.Image]:
+    """The `count` source frames the edit read, at the output's rate, sized as the edit sized them."""
     frames = read_span(path, fps or DEFAULT_FPS)
     if len(frames) < count:
         raise AnyV2VError(
             f"the source '{path}' has fewer frames than the output's {count}: pass the source the output was made "
             "from (an output is scored against the source frames its edit read)"
         )
-    return [fit_to_size(frame, size) for frame in frames[:count]]
+    return [resize_frame(frame, size, mode) for frame in frames[:count]]
 
 
 def evaluate(inputs: EvalInputs, scorers: Scorers) -> dict:
