@@ -27,6 +27,9 @@ from anyv2v.runtime import atomic_output
 if TYPE_CHECKING:  # torch loads on first use, so that the command line starts fast
     import torch
 
+    from anyv2v.config import EditConfig
+    from anyv2v.pipeline import AnyV2VPipeline
+
 STRATEGIES = ("chain", "anchor")
 
 
@@ -87,6 +90,17 @@ def run_key(frames: Sequence[Image.Image], edited: Image.Image, *settings: objec
 
 
 EditWindow = Callable[[list[Image.Image], Image.Image, "Image.Image | None", "torch.Generator"], np.ndarray]
+
+
+def pipeline_window_editor(pipe: AnyV2VPipeline, prompt: str, config: EditConfig) -> EditWindow:
+    """`pipe.edit` as the editor of one window: uint8 frames out, the anchor frame passed through."""
+
+    def edit_window(frames, condition, anchor, generator) -> np.ndarray:
+        output = pipe.edit(frames, condition, prompt, config=config, generator=generator, output_type="np",
+                           anchor_frame=anchor)  # fmt: skip
+        return (output * 255).round().astype(np.uint8)
+
+    return edit_window
 
 
 def edit_in_windows(

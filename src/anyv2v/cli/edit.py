@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from anyv2v.backbones import backbone_class
@@ -41,7 +40,7 @@ from anyv2v.video import (
 )
 from anyv2v.video.audio import add_source_audio, has_audio
 from anyv2v.video.resize import edit_size, resize_frame, restore_size
-from anyv2v.windows import WindowStore, edit_in_windows, run_key
+from anyv2v.windows import WindowStore, edit_in_windows, pipeline_window_editor, run_key
 
 EDITOR_ONLY_ARGUMENTS = ("instruction", "reference", "mask", "editor_model", "editor_option")
 # edit-frame only reads the first frame and runs the editor: the I2V model's flags do not apply.
@@ -171,16 +170,12 @@ def edit_span(
     if len(source) <= video.num_frames:
         return pipe.edit(source, edited_frame, prompt, config=edit, generator=seeded_generator(runtime.seed))
 
-    def edit_window(frames, condition, anchor, generator) -> np.ndarray:
-        result = pipe.edit(frames, condition, prompt, config=edit, generator=generator, output_type="np",
-                           anchor_frame=anchor)  # fmt: skip
-        return (result * 255).round().astype(np.uint8)
-
     key = run_key(source, edited_frame, prompt, edit.to_dict(), runtime.model, runtime.backbone, runtime.seed)
     store = WindowStore(output.with_name(output.name + ".windows"), key)
     frames = edit_in_windows(
-        source, edited_frame, edit_window, length=video.num_frames, overlap=video.overlap,
-        strategy=video.window_strategy, seed=runtime.seed, store=store, progress=pipe.progress_bar,
+        source, edited_frame, pipeline_window_editor(pipe, prompt, edit), length=video.num_frames,
+        overlap=video.overlap, strategy=video.window_strategy, seed=runtime.seed, store=store,
+        progress=pipe.progress_bar,
     )  # fmt: skip
     store.remove()
     return [Image.fromarray(frame) for frame in frames]

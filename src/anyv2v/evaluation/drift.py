@@ -16,7 +16,7 @@ from anyv2v.evaluation.bench import mean_std, paste_first_frame_edit, plus_minus
 from anyv2v.evaluation.metrics import carried, psnr
 from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, to_images
-from anyv2v.windows import STRATEGIES, edit_in_windows, plan_windows
+from anyv2v.windows import STRATEGIES, edit_in_windows, pipeline_window_editor, plan_windows
 
 PASTED = "baseline: paste the first frame's edit"
 
@@ -43,7 +43,7 @@ def window_drift(
         videos = {PASTED: paste_first_frame_edit(source, truth[0])}
         for strategy in strategies:
             videos[strategy] = edit_in_windows(
-                to_images(source), to_images(truth)[0], _window_editor(pipe, config), length=length,
+                to_images(source), to_images(truth)[0], pipeline_window_editor(pipe, "", config), length=length,
                 overlap=overlap, strategy=strategy, seed=seed,
             )  # fmt: skip
         for name, video in videos.items():
@@ -54,15 +54,6 @@ def window_drift(
                     "psnr": psnr(video[span], truth[span]), "carried": carried(video, source, truth, span),
                 })  # fmt: skip
     return rows
-
-
-def _window_editor(pipe: AnyV2VPipeline, config: EditConfig):
-    def edit_window(frames, condition, anchor, generator) -> np.ndarray:
-        output = pipe.edit(frames, condition, "", config=config, generator=generator, output_type="np",
-                           anchor_frame=anchor)  # fmt: skip
-        return (output * 255).round().astype(np.uint8)
-
-    return edit_window
 
 
 def drift_table(rows: list[dict]) -> str:
