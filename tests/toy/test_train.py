@@ -77,3 +77,27 @@ def test_checkpoints_of_other_settings_are_refused(tmp_path):
     train_toy(tmp_path / "model", TINY_RUN, quiet)
     with pytest.raises(AnyV2VError, match="other training settings"):
         train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, unet_lr=1e-3), quiet)
+
+
+def test_a_run_continues_from_a_saved_model_keeping_its_encoder_and_latent_scale(tmp_path):
+    from diffusers import AutoencoderKL
+
+    from anyv2v.toy.train import train_toy
+
+    first = train_toy(tmp_path / "first", TINY_RUN, quiet)
+    more = dataclasses.replace(TINY_RUN, init=str(first), vae_steps=0, seed=1)
+    second = train_toy(tmp_path / "second", more, quiet)
+    before, after = weights(first), weights(second)
+    encoder = [key for key in before if key.startswith("vae.encoder.")]
+    assert encoder and all(torch.equal(before[key], after[key]) for key in encoder)
+    assert any(not torch.equal(before[key], after[key]) for key in before if key.startswith("unet."))
+    scale = [AutoencoderKL.load_config(folder / "vae")["scaling_factor"] for folder in (first, second)]
+    assert scale[0] == scale[1] != 0.18215
+
+
+def test_continuing_from_a_folder_that_is_no_saved_model_is_refused(tmp_path):
+    from anyv2v.errors import AnyV2VError
+    from anyv2v.toy.train import train_toy
+
+    with pytest.raises(AnyV2VError, match="not a saved toy model"):
+        train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, init=str(tmp_path)), quiet)

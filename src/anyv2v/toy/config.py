@@ -15,6 +15,7 @@ class TrainConfig:
     """Every number of a toy training run; checkpoints record them and refuse to resume under others."""
 
     seed: int = _option(0, "seed of every weight initialization and random draw")
+    init: str = _option("", "a saved toy model to continue from (its weights start every stage); empty: from scratch")
     vae_steps: int = _option(4000, "VAE training steps")
     vae_batch: int = _option(16, "frames per VAE step, each from its own clip")
     vae_lr: float = _option(1e-3, "VAE learning rate")

@@ -28,7 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import DDIMScheduler
+from diffusers import AutoencoderKL, DDIMScheduler
+from diffusers.models.unets import I2VGenXLUNet
+from transformers import CLIPTextModel, CLIPVisionModelWithProjection
 
 from anyv2v.backbones.base import Condition
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
@@ -275,6 +277,15 @@ def toy_backbone(components: dict, device: torch.device) -> I2VGenXL:
     return I2VGenXL(**{**components, "scheduler": components["scheduler"].config}, device=device)
 
 
+def saved_weights(folder: Path) -> dict[str, torch.nn.Module]:
+    """The trained modules of a toy model saved by `train_toy`, to continue training from."""
+    if not (folder / "model_index.json").is_file():
+        raise AnyV2VError(f"'{folder}' is not a saved toy model (no model_index.json): name a `train-toy` output")
+    classes = {"unet": I2VGenXLUNet, "vae": AutoencoderKL, "text_encoder": CLIPTextModel,
+               "image_encoder": CLIPVisionModelWithProjection}  # fmt: skip
+    return {name: kind.from_pretrained(folder / name, use_safetensors=True) for name, kind in classes.items()}
+
+
 def checkpoint_folder(output: Path) -> Path:
     return output.with_name(f"{output.name}.checkpoints")
 
@@ -289,11 +300,14 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     started = time.time()
     checkpoints = Checkpoints(checkpoint_folder(output), config)
     components = toy_components(output.parent / f".{output.name}-scratch", seed=config.seed)
+    if config.init:
+        components.update(saved_weights(Path(config.init)))
     for name in ("unet", "vae", "text_encoder", "image_encoder"):
         components[name].to(device)
     train_vae(components["vae"], config, log, checkpoints)
     backbone = toy_backbone(components, device)
-    components["vae"].register_to_config(scaling_factor=latent_scaling_factor(backbone, config.seed))
+    if config.vae_steps or not config.init:  # an unchanged encoder keeps the scale its UNet was trained at
+        components["vae"].register_to_config(scaling_factor=latent_scaling_factor(backbone, config.seed))
     log(f"vae scaling factor {components['vae'].config.scaling_factor:.4f}")
     components["unet"], _ = train_unet(backbone, config, log, checkpoints)
     refine_decoder(components["vae"], config, log, checkpoints)
