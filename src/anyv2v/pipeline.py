@@ -28,7 +28,7 @@ from anyv2v.inversion import INVERTERS, closest_covering_steps, grid_positions
 from anyv2v.noise import NoiseLevel
 from anyv2v.profiling import StageCosts
 from anyv2v.runtime import TOY_MODEL, library_progress_bars, resolve_device, resolve_dtype
-from anyv2v.sampling import Denoiser, SourceBranch, sample
+from anyv2v.sampling import Denoiser, OnStep, SourceBranch, sample
 from anyv2v.toy.model import SHIPPED_MODEL
 from anyv2v.video import fit_to_size
 
@@ -119,17 +119,19 @@ class AnyV2VPipeline:
         generator: torch.Generator | None = None,
         output_type: Literal["pil", "np", "latent"] = "pil",
         anchor_frame: Image.Image | None = None,
+        on_step: OnStep | None = None,
     ) -> list[Image.Image] | np.ndarray | torch.Tensor:
         """The source video re-generated from the edited first frame, keeping the source's layout and motion.
 
         `anchor_frame`: a frame whose image embedding conditions the edit in place of the edited first frame's
         (a later window of a long edit keeps the user's edited frame as its look; see windows.py).
+        `on_step(position, prediction)` sees every sampling step's guided prediction (clean latent and noise).
         """
         config = self._checked(config or self.config)
         self.stats = RunStats()
         with self._accelerated():
             return self._edit(source_frames, edited_first_frame, prompt, negative_prompt, config, generator,
-                              output_type, anchor_frame)  # fmt: skip
+                              output_type, anchor_frame, on_step)  # fmt: skip
 
     def _edit(
         self,
@@ -141,6 +143,7 @@ class AnyV2VPipeline:
         generator: torch.Generator | None,
         output_type: Literal["pil", "np", "latent"],
         anchor_frame: Image.Image | None,
+        on_step: OnStep | None,
     ) -> list[Image.Image] | np.ndarray | torch.Tensor:
         backbone, sampling = self.backbone, config.sampling
         with self._stage("encode"):
@@ -166,7 +169,7 @@ class AnyV2VPipeline:
             latents = sample(
                 self.denoiser, latents, grid, condition, sampling.guidance_scale, start=first,
                 source=source, injector=injector if injecting else None,
-                generator=generator, eta=sampling.eta, progress=self.progress_bar,
+                generator=generator, eta=sampling.eta, progress=self.progress_bar, on_step=on_step,
             )  # fmt: skip
         self.stats.injections = injector.fired
         if output_type == "latent":

@@ -13,6 +13,7 @@ from anyv2v.noise import NoiseLevel, NoiseProcess, Prediction, step
 
 Predict = Callable[[torch.Tensor, torch.Tensor, Condition], torch.Tensor]
 Guide = Callable[[torch.Tensor, float], torch.Tensor]
+OnStep = Callable[[int, Prediction], None]  # sampling-grid position, and the guided prediction made there
 
 
 @dataclass
@@ -66,6 +67,7 @@ def sample(
     generator: torch.Generator | None = None,
     eta: float = 0.0,
     progress: Progress,
+    on_step: OnStep | None = None,
 ) -> torch.Tensor:
     """Walk `latents` from grid[start] down to grid[-1]; `condition` holds [negative, edit] branches, or [edit].
 
@@ -80,6 +82,8 @@ def sample(
                 prediction = model(latents, grid[i], with_source, guidance_scale, lead=source.latents[i])
         else:
             prediction = model(latents, grid[i], condition, guidance_scale)
+        if on_step is not None:
+            on_step(i, prediction)
         latents = step(prediction, grid[i], grid[i + 1], eta=eta, generator=generator)
     return latents
 

@@ -53,6 +53,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--long", action="store_true",
         help="long clips edited in windows: each window's score against the truth, per window strategy",
     )  # fmt: skip
+    bench_mode.add_argument(
+        "--trace", action="store_true",
+        help="where an edit is lost: carried by the clean video predicted at each sampling step, beside the VAE's "
+        "ceiling",
+    )  # fmt: skip
     bench.add_argument("--windows", type=int, default=4, help="with --long: windows per clip (default 4)")
     bench.add_argument("--overlap", type=int, default=1, help="with --long: frames shared by windows (default 1)")
     bench.add_argument(
@@ -140,6 +145,9 @@ def run_bench(args: argparse.Namespace) -> None:
     if args.long:
         run_long_bench(args, pipe, edit, runtime)
         return
+    if args.trace:
+        run_trace_bench(args, pipe, edit, runtime)
+        return
     rows = run_bench(
         pipe, edit, clips=args.clips, edits=args.edits, variant_names=args.variants, seed=runtime.seed,
         progress=pipe.progress_bar,
@@ -149,6 +157,19 @@ def run_bench(args: argparse.Namespace) -> None:
     report = {"command": args.invocation, "config": edit.to_dict(), "summary": summary, "rows": rows}
     print(table)
     print("wrote {} and {}".format(*write_report(Path(args.output), "bench", report, table)))
+
+
+def run_trace_bench(args: argparse.Namespace, pipe, edit: EditConfig, runtime: RuntimeConfig) -> None:
+    from anyv2v.evaluation.bench import write_report
+    from anyv2v.evaluation.trace import trace_carried, trace_table
+
+    rows = trace_carried(
+        pipe, edit, clips=args.clips, edits=args.edits, seed=runtime.seed, progress=pipe.progress_bar
+    )  # fmt: skip
+    table = "**carried by the predicted clean video, frame 0 / frames 1..**\n\n" + trace_table(rows)
+    print(table)
+    report = {"command": args.invocation, "config": edit.to_dict(), "rows": rows}
+    print("wrote {} and {}".format(*write_report(Path(args.output), "trace", report, table)))
 
 
 def run_long_bench(args: argparse.Namespace, pipe, edit: EditConfig, runtime: RuntimeConfig) -> None:

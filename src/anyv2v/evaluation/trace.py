@@ -1,0 +1,93 @@
+"""Where along the sampling does an edit get lost? The clean video the model predicts at each sampling step,
+decoded and scored against the truth.
+
+A model that reads its image condition carries the edit into its prediction from the first step on, and the
+sampler keeps it; a model that leans on the inverted source latents instead predicts the source early and
+loses the edit, or carries it at first and drifts back. The VAE alone (encode, decode the true edited clip)
+bounds every row from above: no model carries more than its VAE decodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from anyv2v.config import EditConfig
+from anyv2v.evaluation.bench import mean_std, table_row
+from anyv2v.evaluation.metrics import carried
+from anyv2v.noise import Prediction
+from anyv2v.pipeline import AnyV2VPipeline
+from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, to_images
+
+VAE_CEILING = "VAE alone (ceiling)"
+OUTPUT = "output"
+
+
+def trace_carried(
+    pipe: AnyV2VPipeline,
+    config: EditConfig,
+    *,
+    clips: int = 20,
+    edits: Sequence[str] = EDITS,
+    seed: int = 0,
+    progress: Callable = lambda items, description: items,
+) -> list[dict]:
+    """One row per (clip, edit, stage): carried in frame 0 and in frames 1.. of the clean video predicted at
+    each sampling step (stage "step N"), of the output, and of the VAE ceiling."""
+    video = config.video
+    rows = []
+    for clip_seed, edit in progress([(s, e) for s in HELDOUT_SEEDS[:clips] for e in edits], "trace"):
+        source, truth = clip_pair(clip_seed, edit, size=video.height, num_frames=video.num_frames)
+        predicted, output = _predictions_along_sampling(pipe, config, source, truth, seed)
+        truth_latents = pipe.backbone.encode_video(to_images(truth), sample=False, generator=None)
+        stages = [*((f"step {position}", latents) for position, latents in predicted), (OUTPUT, output),
+                  (VAE_CEILING, truth_latents)]  # fmt: skip
+        for stage, latents in stages:
+            frames = _decoded(pipe, latents, config)
+            rows.append({
+                "edit": edit, "clip": clip_seed, "stage": stage,
+                "carried_first": carried(frames, source, truth, slice(0, 1)),
+                "carried": carried(frames, source, truth, slice(1, None)),
+            })  # fmt: skip
+    return rows
+
+
+def _predictions_along_sampling(
+    pipe: AnyV2VPipeline, config: EditConfig, source: np.ndarray, truth: np.ndarray, seed: int
+) -> tuple[list[tuple[int, torch.Tensor]], torch.Tensor]:
+    """The clean latents predicted at each sampling position, and the output latents, of one edit."""
+    predicted: list[tuple[int, torch.Tensor]] = []
+
+    def keep(position: int, prediction: Prediction) -> None:
+        predicted.append((position, prediction.denoised))
+
+    output = pipe.edit(
+        to_images(source), to_images(truth)[0], "", config=config, output_type="latent", on_step=keep,
+        generator=torch.Generator().manual_seed(seed),
+    )  # fmt: skip
+    return predicted, output
+
+
+def _decoded(pipe: AnyV2VPipeline, latents: torch.Tensor, config: EditConfig) -> np.ndarray:
+    frames = pipe.backbone.decode_video(latents, config.vae.decode_chunk_size, lambda items, description: items)
+    return (frames.float().cpu().numpy() * 255).round().astype(np.uint8)
+
+
+def trace_table(rows: list[dict], shown: int = 8) -> str:
+    """A row per stage (about `shown` of the sampling steps, evenly spread, then the output and the ceiling),
+    a column pair per edit type: carried in frame 0 / frames 1.., as means over the clips."""
+    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    steps = [s for s in stages if s.startswith("step ")]
+    picked = [steps[i] for i in sorted({round(i) for i in np.linspace(0, len(steps) - 1, min(shown, len(steps)))})]
+    edits = list(dict.fromkeys(r["edit"] for r in rows))
+    lines = [table_row(["stage", *[f"{edit}: frame 0 / 1.." for edit in edits]]), "|" + "---|" * (1 + len(edits))]
+    for stage in [*picked, OUTPUT, VAE_CEILING]:
+        cells = []
+        for edit in edits:
+            mine = [r for r in rows if r["stage"] == stage and r["edit"] == edit]
+            first, later = (mean_std([r[key] for r in mine])[0] for key in ("carried_first", "carried"))
+            cells.append(f"{first:.2f} / {later:.2f}")
+        lines.append(table_row([stage, *cells]))
+    return "\n".join(lines) + "\n"
