@@ -170,20 +170,40 @@ class EDMProcess(NoiseProcess):
 
 
 class FlowMatchingProcess(NoiseProcess):
-    """Rectified flow, x = (1 - s) x0 + s ε, with a velocity model v = ε - x0 (Wan, LTX), on the shifted
-    sigma grid of diffusers' FlowMatchEulerDiscreteScheduler built from the model's scheduler config; the model
-    is told 1000 · s."""
+    """Rectified flow, x = (1 - s) x0 + s ε, with a velocity model v = ε - x0 (Wan, LTX), on the shifted sigma
+    grid of the model's own scheduler, built from its config: diffusers' FlowMatchEulerDiscreteScheduler
+    (`shift`), or UniPCMultistepScheduler with flow sigmas (`flow_shift`, Wan's). The model is told the
+    scheduler's timesteps: 1000 · s, which UniPC truncates to integers as Wan's pipeline passes them."""
 
     def __init__(self, scheduler_config: dict):
-        from diffusers import FlowMatchEulerDiscreteScheduler
+        from diffusers import FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler
 
-        self.scheduler = FlowMatchEulerDiscreteScheduler.from_config(scheduler_config)
+        if scheduler_config.get("_class_name") == "UniPCMultistepScheduler":
+            _check_unipc_flow(scheduler_config)
+            self.scheduler = UniPCMultistepScheduler.from_config(scheduler_config)
+        else:
+            self.scheduler = FlowMatchEulerDiscreteScheduler.from_config(scheduler_config)
 
     def grid(self, steps: int) -> list[NoiseLevel]:
         self.scheduler.set_timesteps(steps)
         timesteps = [*self.scheduler.timesteps.tolist(), 0.0]
         sigmas = self.scheduler.sigmas.tolist()
-        return [NoiseLevel(t, 1 - s, s) for t, s in zip(timesteps, sigmas, strict=True)]
+        return [NoiseLevel(float(t), 1 - s, s) for t, s in zip(timesteps, sigmas, strict=True)]
 
     def split(self, output: torch.Tensor, latents: torch.Tensor, level: NoiseLevel) -> Prediction:
         return Prediction(denoised=latents - level.noise * output, epsilon=latents + level.signal * output)
+
+
+def _check_unipc_flow(config: dict) -> None:
+    """A UniPC config describes a flow-matching grid only with flow sigmas, flow predictions and a clean end."""
+    settings = {
+        "use_flow_sigmas": config.get("use_flow_sigmas", False),
+        "prediction_type": config.get("prediction_type", "epsilon"),
+        "final_sigmas_type": config.get("final_sigmas_type", "zero"),
+    }
+    if settings != {"use_flow_sigmas": True, "prediction_type": "flow_prediction", "final_sigmas_type": "zero"}:
+        found = ", ".join(f"{key} {value!r}" for key, value in settings.items())
+        raise AnyV2VError(
+            f"a UniPC scheduler config needs use_flow_sigmas True, prediction_type 'flow_prediction' and "
+            f"final_sigmas_type 'zero' for a flow-matching model, not {found}: check the model's scheduler config"
+        )

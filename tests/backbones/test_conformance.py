@@ -14,13 +14,14 @@ import pytest
 import torch
 from PIL import Image
 
-from anyv2v.backbones import Backbone, I2VGenXL, StableVideoDiffusion
+from anyv2v.backbones import Backbone, I2VGenXL, StableVideoDiffusion, Wan
 from anyv2v.cache import InversionCache
 from anyv2v.config import EditConfig, InjectionConfig, InversionConfig, SamplingConfig, VideoConfig
 from anyv2v.injection import injection_schedule
 from anyv2v.pipeline import AnyV2VPipeline
 from tests.backbones.fake_flow import FakeFlow, save_fake_flow
 from tests.backbones.tiny_svd import save_tiny_svd
+from tests.backbones.tiny_wan import save_tiny_wan, save_tiny_wan_21
 from tests.conftest import moving_square_frames
 from tests.tiny_model import save_tiny_model
 
@@ -38,6 +39,9 @@ CASES = {
     "i2vgen-xl": Case(I2VGenXL, save_tiny_model, VideoConfig(4, 8.0, 32, 32), "a square", inversion_steps=20),
     "fake-flow": Case(FakeFlow, save_fake_flow, VideoConfig(5, 8.0, 16, 16), "", inversion_steps=19),
     "svd": Case(StableVideoDiffusion, save_tiny_svd, VideoConfig(5, 7.0, 64, 64), "", inversion_steps=10),
+    # Wan 2.1 I2V style on FlowMatchEuler's grid; Wan 2.2 TI2V style on its own UniPC flow-sigma grid
+    "wan-2.1": Case(Wan, save_tiny_wan_21, VideoConfig(5, 16.0, 32, 32), "a square", inversion_steps=19),
+    "wan-2.2": Case(Wan, save_tiny_wan, VideoConfig(5, 24.0, 64, 64), "a square", inversion_steps=20),
 }
 
 
@@ -48,10 +52,12 @@ def case(request, tmp_path_factory) -> tuple[Case, Path]:
 
 
 def load(case: tuple[Case, Path], cache: Path | None = None) -> AnyV2VPipeline:
+    """The pipeline set to the case's video, as a run prepares the backbone (Wan 2.1 encodes the first frame
+    for the clip's length)."""
     spec, folder = case
     backbone = spec.backbone.from_pretrained(str(folder), dtype=torch.float32, device=torch.device("cpu"))
     return AnyV2VPipeline(
-        backbone, model_id=str(folder), cache=InversionCache(cache) if cache else None, progress=False
+        backbone, config(spec), model_id=str(folder), cache=InversionCache(cache) if cache else None, progress=False
     )
 
 

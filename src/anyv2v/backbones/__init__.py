@@ -3,9 +3,14 @@
 from anyv2v.backbones.base import Backbone, Condition, FrameEncoding, InjectionKind
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
 from anyv2v.backbones.svd import StableVideoDiffusion
+from anyv2v.backbones.wan import Wan
 from anyv2v.errors import AnyV2VError
 
-BACKBONES: dict[str, type[Backbone]] = {I2VGenXL.name: I2VGenXL, StableVideoDiffusion.name: StableVideoDiffusion}
+BACKBONES: dict[str, type[Backbone]] = {
+    I2VGenXL.name: I2VGenXL,
+    StableVideoDiffusion.name: StableVideoDiffusion,
+    Wan.name: Wan,
+}
 
 
 def backbone_class(name: str) -> type[Backbone]:
@@ -23,5 +28,6 @@ __all__ = [
     "I2VGenXL",
     "InjectionKind",
     "StableVideoDiffusion",
+    "Wan",
     "backbone_class",
 ]

@@ -71,6 +71,8 @@ class Backbone(ABC):
     name: ClassVar[str]
     default_model: ClassVar[str]
     components: ClassVar[dict[str, str]]  # subfolder -> "module.Class", torch modules in the order a run uses them
+    # Parts only some models of the family have: loaded where the model's model_index.json names them, else None
+    optional_components: ClassVar[dict[str, str]] = {}
     denoiser: ClassVar[str]  # the component that predicts, and whose modules the injection sites name
     latent_layout: ClassVar[str]  # e.g. "BCFHW": what `encode_video`, `predict` and `decode_video` exchange
     injection_kinds: ClassVar[dict[str, InjectionKind]]
@@ -96,11 +98,14 @@ class Backbone(ABC):
         else:
             local_only = hub_files_only_local(model)
         try:
+            index = read_model_index(model, local_only=local_only)
+            settings = cls.model_settings(index)
+            present = {name: kind for name, kind in cls.optional_components.items() if index_names(index, name)}
             parts = {
                 subfolder: load_component(
                     component_class(kind), model, subfolder, dtype=dtype, variant=variant, local_only=local_only
                 )
-                for subfolder, kind in cls.components.items()
+                for subfolder, kind in {**cls.components, **present}.items()
             }
         except (OSError, ValueError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -111,7 +116,14 @@ class Backbone(ABC):
         for part in parts.values():
             if _is_module(part):
                 part.to(device).eval().requires_grad_(False)
-        return cls(**parts, device=device)
+        return cls(**{**dict.fromkeys(cls.optional_components), **parts}, **settings, device=device)
+
+    @classmethod
+    def model_settings(cls, index: dict) -> dict[str, object]:
+        """Keyword arguments for the constructor from the model's model_index.json (pipeline-level settings, such
+        as Wan's `expand_timesteps`); read before any weights load, so that a model this backbone cannot run is
+        refused at once."""
+        return {}
 
     @classmethod
     def preset(cls, name: str | None = None) -> EditConfig:
@@ -305,6 +317,31 @@ def check_size_multiple(backbone: str, video: VideoConfig, multiple: int) -> Non
                 f"{name} {value} is not a multiple of {multiple}, which {backbone} needs: use "
                 f"{max(multiple, round(value / multiple) * multiple)} (--{name})"
             )
+
+
+def read_model_index(model: str, *, local_only: bool = False) -> dict:
+    """A diffusers model's model_index.json: its pipeline settings and which components it has."""
+    local = Path(model, "model_index.json")
+    if local.is_file():
+        return json.loads(local.read_text())
+    from huggingface_hub import hf_hub_download
+
+    return json.loads(Path(hf_hub_download(model, "model_index.json", local_files_only=local_only)).read_text())
+
+
+def index_names(index: dict, component: str) -> bool:
+    """Whether a model_index.json names a component: an entry ["library", "Class"], not absent or [null, null]."""
+    entry = index.get(component)
+    return isinstance(entry, list) and bool(entry) and entry[0] is not None
+
+
+def diffusers_pixels(frame: Image.Image) -> torch.Tensor:
+    """(1, 3, H, W) in [-1, 1], the VAE's input range, laid out in memory (strides included) as diffusers' image
+    processor gives it: the VAE then runs the same convolution kernels (other strides round 1e-4 differently)."""
+    import torch
+
+    array = np.asarray(frame.convert("RGB"), dtype=np.float32)[None] / 255.0
+    return torch.from_numpy(array).permute(0, 3, 1, 2) * 2.0 - 1.0
 
 
 def classifier_free_guidance(output: torch.Tensor, guidance_scale: float) -> torch.Tensor:

@@ -13,7 +13,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image
 
 from anyv2v.backbones.base import (
@@ -23,6 +22,7 @@ from anyv2v.backbones.base import (
     InjectionKind,
     Progress,
     check_size_multiple,
+    diffusers_pixels,
     no_grad,
 )
 from anyv2v.config import EditConfig, InversionConfig, SamplingConfig, VAEConfig, VideoConfig
@@ -145,7 +145,7 @@ class StableVideoDiffusion(Backbone):
         import torch
         from diffusers.utils.torch_utils import randn_tensor
 
-        pixels = _to_pixels(frame).to(self.device)
+        pixels = diffusers_pixels(frame).to(self.device)
         fixed = torch.Generator().manual_seed(AUGMENTATION_SEED)
         noise = randn_tensor(pixels.shape, generator=fixed, device=self.device, dtype=pixels.dtype)
         augmented = pixels + self.run_options["noise_aug_strength"] * noise
@@ -183,7 +183,7 @@ class StableVideoDiffusion(Backbone):
     def encode_video(self, frames: list[Image.Image], *, sample: bool, generator: torch.Generator | None):
         import torch
 
-        pixels = torch.cat([_to_pixels(frame) for frame in frames])
+        pixels = torch.cat([diffusers_pixels(frame) for frame in frames])
         chunks = []
         for i in range(0, len(frames), ENCODE_CHUNK_SIZE):  # 25 frames of 1024x576 at once peaked at 26 GB
             posterior = self.vae.encode(pixels[i : i + ENCODE_CHUNK_SIZE].to(self.device, self.vae.dtype)).latent_dist
@@ -223,16 +223,7 @@ class StableVideoDiffusion(Backbone):
             _resize_with_antialiasing,
         )
 
-        pixels = _resize_with_antialiasing(_to_pixels(frame), self.feature_extractor.size[::-1])
+        pixels = _resize_with_antialiasing(diffusers_pixels(frame), self.feature_extractor.size[::-1])
         normalized = self.feature_extractor.normalize((pixels + 1.0) / 2.0)
         embedding = self.image_encoder(normalized.to(self.device, self.image_encoder.dtype)).image_embeds
         return embedding.unsqueeze(1).to(self.dtype)
-
-
-def _to_pixels(frame: Image.Image) -> torch.Tensor:
-    """(1, 3, H, W) in [-1, 1], the VAE's input range, laid out in memory (strides included) as diffusers' image
-    processor gives it: the VAE then runs the same convolution kernels (other strides round 1e-4 differently)."""
-    import torch
-
-    array = np.asarray(frame.convert("RGB"), dtype=np.float32)[None] / 255.0
-    return torch.from_numpy(array).permute(0, 3, 1, 2) * 2.0 - 1.0
