@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from diffusers import DDIMScheduler, EulerDiscreteScheduler, FlowMatchEulerDiscreteScheduler
+from diffusers import DDIMScheduler, EulerDiscreteScheduler, FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler
 
+from anyv2v.backbones.wan import SCHEDULER_CONFIG as WAN_SCHEDULER
+from anyv2v.errors import AnyV2VError
 from anyv2v.noise import DiffusionProcess, EDMProcess, FlowMatchingProcess, step
 from anyv2v.toy.model import I2VGENXL_SCHEDULER
 from tests.test_inversion import SVD_SCHEDULER
@@ -47,3 +49,23 @@ def test_sampling_with_the_generic_step_equals_the_diffusers_scheduler(case):
 def model(latents: torch.Tensor, process, i: int) -> torch.Tensor:
     """Any deterministic function of what the model sees at step i."""
     return torch.sin(3 * process.model_input(latents, process.grid(12)[i]) + i)
+
+
+def test_a_unipc_flow_config_gives_its_own_sigmas_and_integer_timesteps():
+    """Wan's scheduler config (UniPC with flow sigmas, shift 5): the grid is UniPC's, the model told its
+    truncated integer timesteps, and a grid's levels lie on the grid of twice the steps (so inversion may
+    run finer than sampling)."""
+    process = FlowMatchingProcess(WAN_SCHEDULER)
+    scheduler = UniPCMultistepScheduler.from_config(WAN_SCHEDULER)
+    scheduler.set_timesteps(10)
+    grid = process.grid(10)
+    assert [level.noise for level in grid] == scheduler.sigmas.tolist() and grid[-1].noise == 0
+    assert [level.timestep for level in grid] == [*map(float, scheduler.timesteps.tolist()), 0.0]
+    assert all(level.signal + level.noise == 1 for level in grid)
+    finer = {(level.signal, level.noise) for level in process.grid(20)}
+    assert {(level.signal, level.noise) for level in grid} <= finer
+
+
+def test_a_unipc_config_without_flow_sigmas_is_refused_in_one_line():
+    with pytest.raises(AnyV2VError, match="a UniPC scheduler config needs use_flow_sigmas True, prediction_type"):
+        FlowMatchingProcess({**WAN_SCHEDULER, "use_flow_sigmas": False})

@@ -394,7 +394,8 @@ def check_frame_count(backbone: str, num_frames: int, group: int) -> None:
     """Frame counts must be group·k + 1: refused in one line naming the nearest counts that are."""
     if num_frames % group == 1:
         return
-    below, above = num_frames // group * group + 1, (num_frames // group + 1) * group + 1
+    below = (num_frames - 1) // group * group + 1
+    above = below + group
     valid = [count for count in sorted((below, above), key=lambda c: (abs(c - num_frames), c)) if count > 1]
     raise AnyV2VError(
         f"num_frames {num_frames} is not {group}k+1, which {backbone} needs (its VAE keeps the first frame and "
