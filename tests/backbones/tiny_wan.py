@@ -1,20 +1,20 @@
 """Tiny random Wan models in diffusers' WanImageToVideoPipeline layout, one per conditioning style, loaded by
 tests the way users load the real ones: Wan 2.1 I2V (CLIP image tokens, the image latent and its mask beside
 the noise) and Wan 2.2 TI2V (`expand_timesteps`: the first latent frame is the clean image latent). The
-tokenizer is a real T5 (Unigram) tokenizer over a character vocabulary, built offline."""
+tokenizer is a real T5 (Unigram) tokenizer over a character vocabulary, built offline (full_size.py's)."""
 
 from __future__ import annotations
 
 import json
-import string
 from pathlib import Path
 from typing import Literal
 
 import torch
 from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler, WanTransformer3DModel
-from transformers import CLIPVisionConfig, CLIPVisionModel, T5Tokenizer, UMT5Config, UMT5EncoderModel
+from transformers import CLIPVisionConfig, CLIPVisionModel, UMT5Config, UMT5EncoderModel
 
 from anyv2v.backbones.wan import SCHEDULER_CONFIG, CLIPImageProcessing
+from anyv2v.evaluation.full_size import character_tokenizer
 
 Style = Literal["2.1", "2.2"]
 TEXT_DIM = 16
@@ -23,14 +23,6 @@ FRAME_SIZE = {"2.1": 32, "2.2": 64}  # multiples of 16 (VAE 8x, patch 2) and 32 
 EULER_SHIFT = 3.0
 TEXT_ENCODER = {"vocab_size": 200, "d_model": TEXT_DIM, "d_kv": 8, "d_ff": 32, "num_layers": 2, "num_heads": 2,
                 "relative_attention_num_buckets": 8, "relative_attention_max_distance": 16}  # fmt: skip
-
-
-def tokenizer() -> T5Tokenizer:
-    """Every printable ASCII character, alone and word-initial: any English prompt tokenizes without <unk>."""
-    characters = string.ascii_letters + string.digits + string.punctuation
-    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
-    vocab += [(c, -3.0) for c in characters] + [("▁" + c, -3.5) for c in characters]
-    return T5Tokenizer(vocab=vocab, extra_ids=0)
 
 
 def components(style: Style, scheduler: Literal["unipc", "euler"]) -> dict:
@@ -58,7 +50,7 @@ def components(style: Style, scheduler: Literal["unipc", "euler"]) -> dict:
         transformer=WanTransformer3DModel(**transformer),
         vae=AutoencoderKLWan(**vae),
         text_encoder=UMT5EncoderModel(UMT5Config(**TEXT_ENCODER)),
-        tokenizer=tokenizer(),
+        tokenizer=character_tokenizer(),
         scheduler=(
             UniPCMultistepScheduler.from_config(SCHEDULER_CONFIG)
             if scheduler == "unipc"

@@ -31,6 +31,16 @@ TINY_SVD = full_size.SVDArchitecture(
          "layers_per_block": 1},
     image_encoder={**TINY.image_encoder, "hidden_size": 32, "projection_dim": 32},
 )  # fmt: skip
+TINY_WAN = full_size.WanArchitecture(
+    transformer={**full_size.FULL_SIZE_WAN.transformer, "num_attention_heads": 2, "attention_head_dim": 12,
+                 "in_channels": 8, "out_channels": 8, "text_dim": 16, "freq_dim": 32, "ffn_dim": 32, "num_layers": 2,
+                 "rope_max_seq_len": 32},
+    vae={**full_size.FULL_SIZE_WAN.vae, "base_dim": 8, "decoder_base_dim": 8, "z_dim": 8, "dim_mult": [1, 1, 1, 1],
+         "num_res_blocks": 1},
+    text_encoder={**full_size.FULL_SIZE_WAN.text_encoder, "vocab_size": 200, "d_model": 16, "d_kv": 8, "d_ff": 32,
+                  "num_layers": 2, "num_heads": 2, "relative_attention_num_buckets": 8,
+                  "relative_attention_max_distance": 16},
+)  # fmt: skip
 SMALL_VIDEO = ["--num-frames", "2", "--height", "16", "--width", "16"]
 
 
@@ -109,6 +119,21 @@ def test_the_full_size_svd_is_timed_at_its_own_settings(monkeypatch, tmp_path):
     report = json.loads((tmp_path / "speed.json").read_text())
     assert [r["preset"] for r in report["rows"]] == ["fast", "fast"]  # the first edit and the re-edit
     assert report["setup"]["backbone"] == "svd" and set(report["parameters"]) == {"unet", "vae", "image_encoder"}
+
+
+def test_the_full_size_wan_is_wan_22_ti2v_5b_timed_at_its_own_settings(monkeypatch, tmp_path):
+    transformer = full_size.FULL_SIZE_WAN.transformer
+    assert (transformer["num_layers"], transformer["num_attention_heads"] * transformer["attention_head_dim"]) == (
+        30, 3072
+    )  # fmt: skip
+    assert full_size.FULL_SIZE_WAN.vae["z_dim"] == 48 == transformer["in_channels"]
+    monkeypatch.setattr(full_size, "FULL_SIZE_WAN", TINY_WAN)
+    video = ["--num-frames", "5", "--height", "64", "--width", "64"]
+    args = ["bench", "--speed", "--full-size", "--backbone", "wan", *video, "--device", "cpu", "--quiet"]
+    assert main([*args, "--inversion-steps", "4", "--steps", "2", "-o", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "speed.json").read_text())
+    assert [r["preset"] for r in report["rows"]] == ["fast", "fast"]  # the first edit and the re-edit
+    assert report["setup"]["backbone"] == "wan" and set(report["parameters"]) == {"text_encoder", "transformer", "vae"}
 
 
 @pytest.mark.parametrize(

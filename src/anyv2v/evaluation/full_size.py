@@ -6,10 +6,13 @@ Stable Diffusion 2.1's, the text encoder OpenCLIP ViT-H/14's text tower and the 
 vision tower. Only the tokenizer differs (a byte-level vocabulary): it runs once per prompt and costs nothing.
 Stable Video Diffusion has those of stabilityai/stable-video-diffusion-img2vid-xt: diffusers'
 UNetSpatioTemporalConditionModel defaults, its temporal-decoder VAE and the same ViT-H/14 vision tower.
+Wan has those of Wan-AI/Wan2.2-TI2V-5B-Diffusers: its 30-block transformer (3072 wide), its 48-channel VAE
+(16x spatially) and UMT5-XXL's encoder; the tokenizer is a character vocabulary, the latent statistics 0 and 1.
 """
 
 from __future__ import annotations
 
+import string
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,7 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, UNetSpatioTemporalConditionModel
+from diffusers import (
+    AutoencoderKL,
+    AutoencoderKLTemporalDecoder,
+    AutoencoderKLWan,
+    UNetSpatioTemporalConditionModel,
+    WanTransformer3DModel,
+)
 from diffusers.models.unets import I2VGenXLUNet
 from PIL import Image
 from torch import nn
@@ -26,11 +35,16 @@ from transformers import (
     CLIPTextModel,
     CLIPVisionConfig,
     CLIPVisionModelWithProjection,
+    T5Tokenizer,
+    UMT5Config,
+    UMT5EncoderModel,
 )
 
 from anyv2v.backbones.base import Backbone, ImageNormalization
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
 from anyv2v.backbones.svd import SCHEDULER_CONFIG, StableVideoDiffusion
+from anyv2v.backbones.wan import SCHEDULER_CONFIG as WAN_SCHEDULER_CONFIG
+from anyv2v.backbones.wan import Wan
 from anyv2v.errors import AnyV2VError
 from anyv2v.toy.model import BYTE_TOKEN_IDS, I2VGENXL_SCHEDULER, TOKENS, byte_level_tokenizer
 
@@ -94,6 +108,61 @@ class SVDArchitecture:
 FULL_SIZE_SVD = SVDArchitecture()
 
 
+@dataclass(frozen=True)
+class WanArchitecture:
+    """Wan 2.2 TI2V-5B's published config: transformer/, vae/ and text_encoder/ config.json."""
+
+    transformer: dict = field(
+        default_factory=lambda: {
+            "patch_size": (1, 2, 2),
+            "num_attention_heads": 24,
+            "attention_head_dim": 128,
+            "in_channels": 48,
+            "out_channels": 48,
+            "text_dim": 4096,
+            "freq_dim": 256,
+            "ffn_dim": 14336,
+            "num_layers": 30,
+            "cross_attn_norm": True,
+            "qk_norm": "rms_norm_across_heads",
+            "eps": 1e-6,
+            "rope_max_seq_len": 1024,
+        }
+    )
+    vae: dict = field(
+        default_factory=lambda: {
+            "base_dim": 160,
+            "decoder_base_dim": 256,
+            "z_dim": 48,
+            "dim_mult": [1, 2, 4, 4],
+            "num_res_blocks": 2,
+            "temperal_downsample": [False, True, True],
+            "is_residual": True,
+            "in_channels": 12,
+            "out_channels": 12,
+            "patch_size": 2,
+            "scale_factor_spatial": 16,
+            "scale_factor_temporal": 4,
+        }
+    )
+    text_encoder: dict = field(
+        default_factory=lambda: {
+            "vocab_size": 256384,
+            "d_model": 4096,
+            "d_kv": 64,
+            "d_ff": 10240,
+            "num_layers": 24,
+            "num_heads": 64,
+            "relative_attention_num_buckets": 32,
+            "relative_attention_max_distance": 128,
+            "feed_forward_proj": "gated-gelu",
+        }
+    )
+
+
+FULL_SIZE_WAN = WanArchitecture()
+
+
 def random_i2vgen_xl(architecture: Architecture, *, dtype: torch.dtype, device: torch.device) -> I2VGenXL:
     """Built directly on `device` (random initialisation of 2.4 billion weights is slow on a CPU)."""
     image_size = architecture.image_encoder.get("image_size", 224)
@@ -132,7 +201,35 @@ def random_svd(architecture: SVDArchitecture, *, dtype: torch.dtype, device: tor
     )
 
 
-RANDOM_MODELS = {"i2vgen-xl": (random_i2vgen_xl, lambda: FULL_SIZE), "svd": (random_svd, lambda: FULL_SIZE_SVD)}
+def random_wan(architecture: WanArchitecture, *, dtype: torch.dtype, device: torch.device) -> Wan:
+    """Wan 2.2's conditioning style (`expand_timesteps`), on its own scheduler config."""
+    channels = architecture.vae["z_dim"]
+    with torch.device(device):
+        parts = {
+            "transformer": WanTransformer3DModel(**architecture.transformer),
+            "vae": AutoencoderKLWan(**architecture.vae, latents_mean=[0.0] * channels, latents_std=[1.0] * channels),
+            "text_encoder": UMT5EncoderModel(UMT5Config(**architecture.text_encoder)),
+        }
+    _ready(parts.values(), dtype, device)
+    return Wan(
+        **parts, tokenizer=character_tokenizer(), scheduler=WAN_SCHEDULER_CONFIG, device=device, expand_timesteps=True
+    )
+
+
+def character_tokenizer() -> T5Tokenizer:
+    """A T5 (Unigram) tokenizer over printable ASCII, alone and word-initial: any English prompt tokenizes
+    without <unk>, with nothing to download."""
+    characters = string.ascii_letters + string.digits + string.punctuation
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    vocab += [(c, -3.0) for c in characters] + [("▁" + c, -3.5) for c in characters]
+    return T5Tokenizer(vocab=vocab, extra_ids=0)
+
+
+RANDOM_MODELS = {
+    "i2vgen-xl": (random_i2vgen_xl, lambda: FULL_SIZE),
+    "svd": (random_svd, lambda: FULL_SIZE_SVD),
+    "wan": (random_wan, lambda: FULL_SIZE_WAN),
+}
 
 
 def random_model(backbone: str, *, dtype: torch.dtype, device: torch.device) -> Backbone:
