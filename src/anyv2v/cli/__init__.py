@@ -3,19 +3,21 @@ editor flags onto the chosen editor's options."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 import warnings
 from collections.abc import Sequence
 
-from anyv2v.cli import edit, evaluate, info, toy
+from anyv2v.cli import edit, evaluate, info, toy, ui
 from anyv2v.cli.options import OneLineParser
 from anyv2v.errors import AnyV2VError
 
 
-def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="anyv2v", description="Tuning-free video editing with image-to-video models.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    for group in (edit, toy, evaluate, info):
+def build_parser(parser_class: type[OneLineParser] = OneLineParser) -> OneLineParser:
+    """The whole command line; `RaisingParser` makes its usage errors exceptions (for the web app's commands)."""
+    parser = parser_class(prog="anyv2v", description="Tuning-free video editing with image-to-video models.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=parser_class)
+    for group in (edit, toy, evaluate, info, ui):
         group.add_parsers(commands)
     return parser
 
@@ -23,7 +25,7 @@ def build_parser() -> OneLineParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    args.invocation = " ".join(["anyv2v", *argv])
+    args.invocation = shlex.join(["anyv2v", *argv])  # quoted: it is recorded to be run again
     try:
         with warnings.catch_warnings():  # --quiet silences warnings for this command only
             args.run(args)

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,16 @@ def add_editor_arguments(command: argparse.ArgumentParser) -> None:
 
 def run_edit(args: argparse.Namespace) -> None:
     edit, runtime = configs(args)
+    written = edit_to_files(args, edit, runtime, load_pipeline)
+    if not runtime.quiet:
+        print(f"wrote {', '.join(map(str, written))}")
+
+
+def edit_to_files(
+    args: argparse.Namespace, edit: EditConfig, runtime: RuntimeConfig, load: Callable[..., Any]
+) -> list[Path]:
+    """Everything `anyv2v edit` writes, with the I2V pipeline from `load(edit, runtime)`: the web app passes a
+    loader that keeps the model between runs. Returns the files written."""
     prompt = edit_prompt(args, runtime.backbone)
     output = Path(args.output)
     check_output_suffix(output, VIDEO_SUFFIXES, "output")
@@ -116,7 +127,7 @@ def run_edit(args: argparse.Namespace) -> None:
         free_device_memory()  # the editor is gone now: give its GPU memory to the I2V model
         written.append(write_image(edited_frame, output.with_suffix(".frame.png")))
 
-    pipe = load_pipeline(edit, runtime)
+    pipe = load(edit, runtime)
     frames = edit_span(pipe, source, edited_frame, prompt, edit, runtime, output)
     if video.output_size == "source":
         frames = restore_size(frames, (originals[0].height, originals[0].width), video.resize)
@@ -130,8 +141,7 @@ def run_edit(args: argparse.Namespace) -> None:
         columns = [source, [edited_frame], frames]
         write_preview(columns, preview, video.fps, labels=labels, min_height=PREVIEW_MIN_HEIGHT)
         written.append(preview)
-    if not runtime.quiet:
-        print(f"wrote {', '.join(map(str, written))}")
+    return written
 
 
 def read_source(path: str, edit: EditConfig, backbone: str) -> tuple[list[Image.Image], list[Image.Image], EditConfig]:
@@ -196,6 +206,7 @@ def write_sidecar(
         "prompt": prompt, "mask": relative(args.mask), "editor": args.editor, "instruction": args.instruction,
         "backbone": runtime.backbone, "preset": getattr(args, "preset", None), "seed": runtime.seed,
         "model": runtime.model, "config": edit.to_dict(), "anyv2v": __version__,
+        "command": getattr(args, "invocation", None),
     }  # fmt: skip
     path = sidecar_path(output)
     with atomic_output(path) as temporary:
@@ -263,9 +274,19 @@ def editor_options(args: argparse.Namespace, known: list[str], runtime: RuntimeC
 
 
 def read_first_frame(path: str, video: VideoConfig, backbone: str) -> Image.Image:
-    """The first frame of a video or frame folder, or an image, at the size and shape `edit` gives it."""
-    is_image = Path(path).suffix.lower() in IMAGE_SUFFIXES
-    frame = read_image(path) if is_image else read_span(path, video.fps, end=1 / video.fps)[0]
+    """The first frame of the span, at the size and shape `edit` gives it."""
+    return as_edited(first_source_frame(path, video), video, backbone)
+
+
+def first_source_frame(path: str, video: VideoConfig) -> Image.Image:
+    """The first frame of the span (a video's or frame folder's from `video.start`), or an image, as it is."""
+    if Path(path).suffix.lower() in IMAGE_SUFFIXES:
+        return read_image(path)
+    return read_span(path, video.fps, start=video.start, end=video.start + 1 / video.fps)[0]
+
+
+def as_edited(frame: Image.Image, video: VideoConfig, backbone: str) -> Image.Image:
+    """A source frame at the size and shape `edit` gives the source's frames."""
     return resize_frame(frame, sized_for_edit(frame, video, backbone), video.resize)
 
 

@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from anyv2v.acceleration import Speedups
 from anyv2v.backbones import BACKBONES, backbone_class
@@ -165,6 +165,14 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+class RaisingParser(OneLineParser):
+    """For a program that builds command lines itself (the web app): a usage mistake is an AnyV2VError to show,
+    not an exit of the whole program."""
+
+    def error(self, message: str) -> NoReturn:
+        raise AnyV2VError(message)
 
 
 def add_config_flags(command: argparse.ArgumentParser, flags: Sequence[Flag], backbone_options: bool = True) -> None:

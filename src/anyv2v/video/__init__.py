@@ -2,7 +2,16 @@
 side-by-side previews (preview.py)."""
 
 from anyv2v.video.preview import PREVIEW_MIN_HEIGHT, PREVIEW_SUFFIXES, write_preview
-from anyv2v.video.read import IMAGE_SUFFIXES, fit_to_size, read_clip, read_image, read_span, read_video
+from anyv2v.video.read import (
+    IMAGE_SUFFIXES,
+    VideoInfo,
+    fit_to_size,
+    probe_video,
+    read_clip,
+    read_image,
+    read_span,
+    read_video,
+)
 from anyv2v.video.write import VIDEO_SUFFIXES, write_image, write_video
 
 __all__ = [
@@ -10,7 +19,9 @@ __all__ = [
     "PREVIEW_MIN_HEIGHT",
     "PREVIEW_SUFFIXES",
     "VIDEO_SUFFIXES",
+    "VideoInfo",
     "fit_to_size",
+    "probe_video",
     "read_clip",
     "read_image",
     "read_span",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -79,6 +80,51 @@ def read_clip(path: str | Path) -> tuple[list[Image.Image], float | None]:
     if not frames:
         raise AnyV2VError(f"video '{source}' has no frames: pass a video with frames")
     return frames, float(rate) if rate else None
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a person choosing a span needs to know of a video file."""
+
+    duration: float  # seconds
+    fps: float
+    width: int
+    height: int
+    frames: int
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Length, rate, size and frame count of a video file, from its header where it says them; the first frame
+    is decoded too, so that a file that only looks like a video (corrupt, truncated) is refused here."""
+    source = _existing_path(path, "video", "upload a video file (mp4, webm, mov, mkv, avi, gif)")
+    try:
+        with av.open(str(source)) as container:
+            stream = _first_video_stream(container, source)
+            first = next(container.decode(stream), None)
+            if first is None:
+                raise AnyV2VError(f"video '{source.name}' has no frames: pass a video with frames")
+            rate = float(stream.average_rate or stream.guessed_rate or 0)
+            duration = _stated_duration(container, stream)
+            frames = stream.frames
+            if not (rate and duration and frames):  # a header that says too little (GIFs): count the frames
+                times = [time for time, _ in _timed_frames(container, stream, source)]
+                frames = len(times) + 1
+                duration = max(times[-1] - (first.time or 0.0), 0.0) + 1 / rate if times and rate else duration
+    except av.error.FFmpegError as error:
+        raise AnyV2VError(
+            f"cannot read '{source.name}' as a video ({one_line(error)}): upload an mp4, webm, mov, mkv, avi or gif"
+        ) from error
+    if frames < 2:
+        raise AnyV2VError(f"'{source.name}' holds a single picture, not a video: upload a video file")
+    if not rate or not duration:
+        raise AnyV2VError(f"video '{source.name}' states no frame rate or length: re-encode it (ffmpeg -i in out.mp4)")
+    return VideoInfo(duration, rate, first.width, first.height, frames)
+
+
+def _stated_duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return container.duration / av.time_base if container.duration else None
 
 
 def read_image(path: str | Path, size: tuple[int, int] | None = None) -> Image.Image:
