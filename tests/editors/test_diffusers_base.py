@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 from types import SimpleNamespace
 
+import huggingface_hub
 import pytest
 
 from anyv2v.editors import create_editor
@@ -31,6 +32,13 @@ def test_missing_and_incomplete_model_folders_are_named(tmp_path, tiny_instruct_
     shutil.rmtree(partial / "unet")
     with pytest.raises(AnyV2VError, match=r"is incomplete \(missing unet\)"):
         create_editor("instruct-pix2pix", model=str(partial), device="cpu")
+
+
+def test_weights_neither_reachable_nor_cached_are_named_with_their_download(monkeypatch):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(AnyV2VError, match=r"'someone/no-such-editor' is not in the local cache: download it once .*"
+                                          r"\('hf download someone/no-such-editor'\)"):  # fmt: skip
+        create_editor("instruct-pix2pix", model="someone/no-such-editor", device="cpu")
 
 
 def test_a_folder_with_only_pickled_weights_is_refused(tmp_path, tiny_instruct_pix2pix):

@@ -17,7 +17,7 @@ from PIL import Image
 
 from anyv2v.editors.base import Editor, EditorOptions, EditRequest
 from anyv2v.errors import AnyV2VError
-from anyv2v.runtime import check_model_folder, looks_like_path, resolve_device, resolve_dtype
+from anyv2v.runtime import check_model_folder, hub_files_only_local, looks_like_path, resolve_device, resolve_dtype
 
 
 @dataclass(frozen=True)
@@ -96,11 +96,14 @@ def working_size(size: tuple[int, int], resolution: int | None, multiple: int) -
 def load_pipeline(
     pipeline_class: type[DiffusionPipeline], model: str, required_parts: tuple[str, ...], **arguments: Any
 ) -> DiffusionPipeline:
-    """`pipeline_class` from a hub id or a local folder, the same code path for both; safetensors weights only."""
+    """`pipeline_class` from a hub id or a local folder, the same code path for both; safetensors weights only.
+    A hub id that is neither reachable nor cached fails at once, naming the download that fixes it."""
     if looks_like_path(model):
         path = Path(model).expanduser()
         check_model_folder(path, required_parts)
         model = str(path)
+    else:
+        arguments = {**arguments, "local_files_only": hub_files_only_local(model)}
     with loading_errors(pipeline_class.__name__, model):
         return pipeline_class.from_pretrained(model, use_safetensors=True, **arguments)
 

@@ -54,7 +54,7 @@ def shown_on_page() -> Iterator[None]:
     try:
         yield
     except AnyV2VError as error:
-        raise gr.Error(html.escape(str(error)), duration=None, print_exception=False) from None
+        raise gr.Error(html.escape(str(error), quote=False), duration=None, print_exception=False) from None
     except Exception as error:
         if not is_out_of_memory(error):
             raise
@@ -206,9 +206,8 @@ class Page:
         for slider in self.sliders:
             slider.change(self.collect_injection, [self.backbone, *self.sliders], [self.injection], **private)
         self.editor.change(self.describe_editor, [self.editor], [self.editor_help], **private)
-        editor_inputs = [self.editor, self.instruction, self.reference, self.mask, self.editor_options,
-                         self.editor_model, self.again, self.edited, self.video, self.prompt, *span,
-                         self.seed]  # fmt: skip
+        editor_inputs = [self.editor, self.instruction, self.editor_options, self.editor_model, self.again, self.video,
+                         self.prompt, *span, self.seed, self.reference, self.mask, self.edited]  # fmt: skip
         self.edit_button.click(self.edit_frame, editor_inputs, [self.edited, self.prompt], api_name="edit_frame",
                                concurrency_id=DEVICE, concurrency_limit=1)  # fmt: skip
         self.upload.change(self.upload_frame, [self.upload, self.video, *span], [self.edited], api_name="upload_frame",
@@ -235,7 +234,7 @@ class Page:
             info = inspect_video(video, self.settings.max_seconds)
             first = first_frame(video, self.choices(backbone, model, preset, start, end, frames, resize))
         except AnyV2VError as error:
-            return f"**Cannot use this video:** {html.escape(str(error))}", None, None, None
+            return f"**Cannot use this video:** {html.escape(str(error), quote=False)}", None, None, None
         return describe_video(Path(video).name, info, first), first.sized, first.canvas(), None
 
     def first_frame(self, video: str | None, backbone: str, model: str, preset: str, start: float,
@@ -273,12 +272,12 @@ class Page:
         needs = "; ".join(editor.needs()) or "nothing to download"
         return f"{editor.description}. Takes: {inputs}. Needs: {needs}."
 
-    def edit_frame(self, editor: str, instruction: str, reference: str | None, mask: str | None, options: str,
-                   editor_model: str, again: bool, edited: str | None, video: str | None, prompt: str, backbone: str,
-                   model: str, preset: str, start: float, end: float | None, frames: str, resize: str,
-                   seed: float) -> tuple[Image.Image, str]:  # fmt: skip
+    def edit_frame(self, editor: str, instruction: str, options: str, editor_model: str, again: bool,
+                   video: str | None, prompt: str, backbone: str, model: str, preset: str, start: float,
+                   end: float | None, frames: str, resize: str, seed: float, reference: str | None = None,
+                   mask: str | None = None, edited: str | None = None) -> tuple[Image.Image, str]:  # fmt: skip
         """The first frame (or, with `again`, the edited frame) through a registered editor; the prompt takes
-        the instruction when it is empty."""
+        the instruction when it is empty. The images are optional (None) for API clients."""
         with shown_on_page():
             choices = self.choices(backbone, model, preset, start, end, frames, resize, seed)
             frame = Image.open(edited).convert("RGB") if again and edited else first_frame(video, choices).sized
@@ -375,7 +374,7 @@ def session_of(request: gr.Request | None) -> str:
 def describe_video(name: str, info: VideoInfo, first: FirstFrame) -> str:
     size = f"{first.sized.width}×{first.sized.height}"
     return (
-        f"**{html.escape(name)}**: {info.duration:.2f} s at {info.fps:g} fps, {info.width}×{info.height}, "
+        f"**{html.escape(name, quote=False)}**: {info.duration:.2f} s at {info.fps:g} fps, {info.width}×{info.height}, "
         f"{info.frames} frames. Edited at {size}."
     )
 
@@ -395,7 +394,7 @@ def launch(settings: AppSettings, *, host: str, port: int, share: bool, max_uplo
         app.launch(
             server_name=host, server_port=port, share=share, inbrowser=open_browser, ssr_mode=False,
             max_file_size=f"{max_upload_mb:g}mb", allowed_paths=[str(settings.output_dir.resolve())], css=CSS,
-            footer_links=["api"],
+            footer_links=["api"], show_error=True,
         )  # fmt: skip
     except OSError:  # gradio's words name its own launch() arguments, not this command's flags
         raise AnyV2VError(f"cannot listen on {host} port {port} (taken, or not this machine's): pass another "
