@@ -200,10 +200,8 @@ class Wan(Backbone):
                 "this Wan transformer takes CLIP image tokens (image_dim is set) but the model has no image_encoder "
                 "and image_processor: use a complete Wan 2.1 I2V model folder"
             )
-        _, patch_height, patch_width = transformer.config.patch_size
-        if patch_height != patch_width:
-            raise AnyV2VError(f"Wan transformer patch {transformer.config.patch_size} is not square: not supported")
-        self.model_size_multiple = vae.config.scale_factor_spatial * patch_height
+        # frame sides: whole patches of latent pixels (Wan's patches are 1x2x2: one frame, a square)
+        self.model_size_multiple = vae.config.scale_factor_spatial * transformer.config.patch_size[1]
         self.run_options = dict(self.options)
         self.num_frames = FAST.video.num_frames  # of the clip being edited: Wan 2.1's first-frame latent needs it
         self.injection_kinds = self._chosen_sites(self.run_options)
@@ -276,7 +274,9 @@ class Wan(Backbone):
         embedding = self._embed_image(frame) if self.uses_clip else torch.zeros(1, 0, device=self.device)
         return FrameEncoding(embedding=embedding, latent=latent)
 
-    def condition(self, prompt: str, frame: FrameEncoding, video: VideoConfig, *, negative: bool = False):
+    def condition(
+        self, prompt: str, frame: FrameEncoding, video: VideoConfig, *, negative: bool = False
+    ) -> WanCondition:
         """Both branches see the same image conditions; the negative one differs by its (negative) prompt."""
         import torch
 
