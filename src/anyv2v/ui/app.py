@@ -43,8 +43,8 @@ DEVICE = "device"  # the concurrency group of every step that runs a model: one 
 PROGRESS = gr.Progress()  # gradio reports a run's steps through the handler's default Progress argument
 # Small frames (the toy model's are 32 pixels) are shown enlarged, pixel for pixel.
 CSS = (
-    "#original-frame img, #edited-frame img {width: 100%; height: 100%; object-fit: contain; "
-    "image-rendering: pixelated}"
+    "#original-frame img, #edited-frame img {width: 100%; height: 100%; object-fit: contain} "
+    "#original-frame img, #edited-frame img, #runs img {image-rendering: pixelated}"
 )
 
 
@@ -75,7 +75,7 @@ class Page:
             with gr.Row(equal_height=False):
                 with gr.Column():
                     self._source_step()
-                with gr.Column():
+                with gr.Column(elem_id="frame-step"):
                     self._frame_step()
             self._run_step()
             self._result_step()
@@ -148,7 +148,8 @@ class Page:
             self.reference = gr.Image(type="filepath", label="Reference image", sources=["upload"], height=160)
             self.mask = gr.Image(type="filepath", label="Mask (white: edit)", sources=["upload"], height=160)
         with gr.Accordion("Editor options", open=False):
-            self.editor_options = gr.Textbox("", label="Options", lines=2, placeholder="KEY=VALUE, one a line")
+            self.editor_options = gr.Textbox("", label="Options", lines=2, placeholder="KEY=VALUE, one a line",
+                                             elem_id="editor-options")  # fmt: skip
             self.editor_model = gr.Textbox("", label="Editor model", placeholder="the editor's default weights")
         self.again = gr.Checkbox(False, label="Edit the edited frame again")
         self.edit_button = gr.Button("Edit the first frame", variant="primary", elem_id="edit-frame")
@@ -185,10 +186,10 @@ class Page:
                 self.download_video = gr.DownloadButton("Download the video", elem_id="download-video")
                 self.download_frame = gr.DownloadButton("Download the edited frame", elem_id="download-frame")
                 self.download_settings = gr.DownloadButton("Download the settings", elem_id="download-settings")
-        self.command = gr.Code(label="Repeat it from the command line, inside the run's folder", language="shell",
-                               interactive=False, wrap_lines=True, elem_id="command")  # fmt: skip
-        self.runs = gr.Gallery(label="Earlier runs", columns=4, height=300, fit_columns=False, object_fit="contain",
-                               elem_id="runs")  # fmt: skip
+        self.command = gr.Textbox(label="Repeat it from the command line, inside the run's folder", lines=2,
+                                  max_lines=4, interactive=False, buttons=["copy"], elem_id="command")  # fmt: skip
+        self.runs = gr.Gallery(label="Earlier runs (pick one to see it again)", columns=6, height=260,
+                               fit_columns=False, object_fit="contain", elem_id="runs")  # fmt: skip
 
     # wiring
 
@@ -214,7 +215,7 @@ class Page:
                            concurrency_limit=None)  # fmt: skip
         self.use_paint.click(self.paint_frame, [self.canvas, self.video, *span], [self.edited],
                              api_name="paint_frame", concurrency_limit=None)  # fmt: skip
-        self.paint_over.click(self.paint_over_edited, [self.edited], [self.canvas], **private)
+        self.paint_over.click(self.paint_over_edited, [self.edited], [self.canvas], show_progress="hidden", **private)
         run_inputs = [self.video, self.edited, self.prompt, *span, self.seed, *self.numbers, self.injection]
         outputs = [self.preview, self.download_video, self.download_frame, self.download_settings, self.command,
                    self.runs, self.status]  # fmt: skip
@@ -310,7 +311,8 @@ class Page:
         with shown_on_page():
             if not edited:
                 raise AnyV2VError("no edited frame yet: make one first (editor, upload or paint)")
-            return for_painting(Image.open(edited).convert("RGB"))
+            image = for_painting(Image.open(edited).convert("RGB"))
+            return {"background": image, "layers": [], "composite": image}
 
     def run(self, video: str | None, edited_frame: str | None, prompt: str, backbone: str, model: str, preset: str,
             start: float, end: float | None, frames: str, resize: str, seed: float, steps: float,
@@ -339,7 +341,8 @@ class Page:
         return self._shown(earlier_runs(self.settings.output_dir)[selected.index])
 
     def gallery(self) -> list[tuple[str, str]]:
-        return [(str(files.preview), files.caption()) for files in earlier_runs(self.settings.output_dir)]
+        """Earlier runs by their edited frame; picking one plays it."""
+        return [(str(files.frame), files.caption()) for files in earlier_runs(self.settings.output_dir)]
 
     # helpers
 

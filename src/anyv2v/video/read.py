@@ -110,9 +110,10 @@ def probe_video(path: str | Path) -> VideoInfo:
                 times = [time for time, _ in _timed_frames(container, stream, source)]
                 frames = len(times) + 1
                 duration = max(times[-1] - (first.time or 0.0), 0.0) + 1 / rate if times and rate else duration
-    except av.error.FFmpegError as error:
+    except av.error.FFmpegError as error:  # its strerror says what is wrong without the file's (temporary) path
         raise AnyV2VError(
-            f"cannot read '{source.name}' as a video ({one_line(error)}): upload an mp4, webm, mov, mkv, avi or gif"
+            f"cannot read '{source.name}' as a video ({error.strerror or one_line(error)}): upload an mp4, webm, mov, "
+            "mkv, avi or gif"
         ) from error
     if frames < 2:
         raise AnyV2VError(f"'{source.name}' holds a single picture, not a video: upload a video file")
