@@ -20,6 +20,7 @@ from anyv2v.ui.examples import Example, example_files
 
 REQUIRED = "ANYV2V_REQUIRE_BROWSER"  # .ci/run sets it: there, what these tests need must be installed
 STEPS, INVERSION_STEPS = 10, 20  # the toy model carries an edit at these, in seconds
+QUICK_STEPS, QUICK_INVERSION_STEPS = 4, 8  # where the look of the video does not matter
 
 
 def require(available: bool, reason: str) -> None:

@@ -21,7 +21,14 @@ import pytest
 from PIL import Image, ImageColor
 
 from anyv2v.video import write_video
-from tests.ui.conftest import INVERSION_STEPS, STEPS, require, require_gradio
+from tests.ui.conftest import (
+    INVERSION_STEPS,
+    QUICK_INVERSION_STEPS,
+    QUICK_STEPS,
+    STEPS,
+    require,
+    require_gradio,
+)
 
 CHROMIUM = os.environ.get("ANYV2V_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = os.environ.get("ANYV2V_UI_SCREENSHOTS")
@@ -247,7 +254,7 @@ def test_the_first_frame_is_painted_by_hand_edited_again_and_painted_over(page, 
     assert np.abs(again[22:26, 22:25] - BLUE).max() <= 2 and np.abs(again[5:8, 5:11] - RED).max() <= 2
     assert np.array_equal(again[green], recolored[green])
 
-    set_steps(page)
+    set_steps(page, QUICK_STEPS, QUICK_INVERSION_STEPS)
     folder = Path(run_and_wait(page).split("Done: ")[1].strip())
     assert np.array_equal(np.asarray(Image.open(folder / "frame.png"), int), again)  # the run took the painting
     assert decoded(folder / "edited.mp4").shape == (8, 32, 32, 3)
@@ -281,6 +288,6 @@ def test_cancel_stops_the_run_cleanly_and_the_next_one_runs(page, ui_server, exa
     wait_for_text(page, "#status", "Cancelled")
     page.wait_for_timeout(1500)
     assert set(ui_server.output_dir.iterdir()) == runs  # nothing written, no partial folder
-    set_steps(page)
+    set_steps(page, QUICK_STEPS, QUICK_INVERSION_STEPS)
     run_and_wait(page)
     assert len(set(ui_server.output_dir.iterdir()) - runs) == 1

@@ -31,12 +31,10 @@ from anyv2v.ui.runs import (
     inspect_video,
 )
 from anyv2v.video import write_video
-from tests.ui.conftest import INVERSION_STEPS, STEPS
+from tests.ui.conftest import QUICK_INVERSION_STEPS, QUICK_STEPS
 
-TOY = Choices(
-    model="toy", preset="toy", overrides=(("--steps", str(STEPS)), ("--inversion-steps", str(INVERSION_STEPS)))
-)
-FEWER_STEPS = (("--steps", "4"), ("--inversion-steps", "8"))  # where the video's look does not matter
+FEWER_STEPS = (("--steps", str(QUICK_STEPS)), ("--inversion-steps", str(QUICK_INVERSION_STEPS)))
+QUICK = Choices(model="toy", preset="toy", overrides=FEWER_STEPS)
 
 
 def decoded(path: Path) -> np.ndarray:
@@ -68,7 +66,7 @@ def test_advanced_settings_become_flags_only_where_they_leave_the_preset():
 def test_a_run_writes_one_whole_folder_whose_command_repeats_it(examples, tmp_path, monkeypatch):
     runner = Runner(AppSettings(tmp_path / "runs", model="toy"))
     example = examples[0]
-    files = runner.run(str(example.video), str(example.edited_frame), "", TOY)
+    files = runner.run(str(example.video), str(example.edited_frame), "", QUICK)
     assert sorted(path.name for path in files.folder.iterdir()) == [
         "edited.anyv2v.json", "edited.mp4", "frame.png", "preview.mp4", "source.mp4"]  # fmt: skip
     assert [path.name for path in (tmp_path / "runs").iterdir() if path.name != files.folder.name] == []
@@ -78,7 +76,7 @@ def test_a_run_writes_one_whole_folder_whose_command_repeats_it(examples, tmp_pa
     record = files.record()
     assert record["command"] == (
         "anyv2v edit source.mp4 --edited-frame frame.png --prompt '' -o edited.mp4 --preview preview.mp4 "
-        "--backbone i2vgen-xl --model toy --preset toy --seed 0 --steps 10 --inversion-steps 20"
+        "--backbone i2vgen-xl --model toy --preset toy --seed 0 --steps 4 --inversion-steps 8"
     )
     assert (record["source"], record["edited_frame"], record["seed"]) == ("source.mp4", "frame.png", 0)
 
@@ -117,7 +115,9 @@ def test_a_cancelled_run_stops_at_its_next_step_and_writes_nothing(examples, tmp
             yield item
 
     with pytest.raises(RunCancelled, match="no output was written"):
-        runner.run(str(examples[0].video), str(examples[0].edited_frame), "", TOY, session="visitor", progress=progress)
+        runner.run(
+            str(examples[0].video), str(examples[0].edited_frame), "", QUICK, session="visitor", progress=progress
+        )
     assert steps == ["inversion"]
     assert list(tmp_path.iterdir()) == []
     assert not runner.device_lock.locked() and not runner.cancel("visitor")
@@ -131,9 +131,8 @@ def test_runs_take_turns_on_the_device(examples, tmp_path):
         running.set()
         yield from items
 
-    quick = Choices(model="toy", preset="toy", overrides=FEWER_STEPS)
     later = threading.Thread(target=runner.run, args=(str(examples[0].video), str(examples[0].edited_frame), "",
-                                                      quick), kwargs={"progress": progress})  # fmt: skip
+                                                      QUICK), kwargs={"progress": progress})  # fmt: skip
     with runner.device_lock:  # a run (or an editor) holds the device
         later.start()
         assert not running.wait(2)
@@ -143,17 +142,17 @@ def test_runs_take_turns_on_the_device(examples, tmp_path):
 
 def test_the_first_frame_is_the_spans_and_an_editor_edits_it(examples, tmp_path):
     clip = str(examples[0].video)
-    first = first_frame(clip, TOY)
+    first = first_frame(clip, QUICK)
     assert (first.original.size, first.sized.size) == ((96, 96), (32, 32))
     later = first_frame(clip, Choices(model="toy", preset="toy", start=1.0))
     assert np.abs(np.asarray(later.original, int) - np.asarray(first.original)).mean() > 1
     runner = Runner(AppSettings(tmp_path, model="toy"))
-    edited = runner.edit_frame(first.sized, EditorRequest("stylize", "posterize", options=("colors=2",)), TOY)
+    edited = runner.edit_frame(first.sized, EditorRequest("stylize", "posterize", options=("colors=2",)), QUICK)
     assert edited.size == (32, 32) and len(edited.getcolors()) <= 2
 
 
 def test_an_uploaded_or_painted_frame_is_sized_as_the_edit_takes_it(examples):
-    first = first_frame(str(examples[0].video), TOY)
+    first = first_frame(str(examples[0].video), QUICK)
     assert edited_from_file(str(examples[0].edited_frame), first).size == (32, 32)
     canvas = first.canvas()
     assert canvas.size == (384, 384)  # enlarged 12 times, pixel for pixel
@@ -186,7 +185,7 @@ def test_a_bad_upload_is_refused_in_one_line(tmp_path, content, message):
 def test_a_run_needs_its_inputs(examples, tmp_path):
     runner = Runner(AppSettings(tmp_path, model="toy"))
     with pytest.raises(AnyV2VError, match="no edited first frame yet"):
-        runner.run(str(examples[0].video), None, "", TOY)
+        runner.run(str(examples[0].video), None, "", QUICK)
     with pytest.raises(AnyV2VError, match="has no frame from 5 s"):
         first_frame(str(examples[0].video), Choices(model="toy", preset="toy", start=5))
     with pytest.raises(AnyV2VError, match="argument --frames"):
