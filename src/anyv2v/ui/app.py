@@ -68,6 +68,7 @@ class Page:
     def __init__(self, settings: AppSettings):
         self.settings = settings
         self.runner = Runner(settings)
+        self.examples = example_files(settings.output_dir / "examples")
 
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="AnyV2V", analytics_enabled=False) as app:
@@ -94,8 +95,7 @@ class Page:
     def _source_step(self) -> None:
         gr.Markdown("## 1. Source")
         self.video = gr.Video(label="Source video", sources=["upload"], elem_id="source-video", height=260)
-        examples = example_files(self.settings.output_dir / "examples")
-        gr.Examples([[example.video] for example in examples], [self.video], label="Synthetic examples",
+        gr.Examples([[example.video] for example in self.examples], [self.video], label="Synthetic examples",
                     elem_id="video-examples")  # fmt: skip
         self.info = gr.Markdown("Upload a video or pick an example.", elem_id="video-info")
         with gr.Row():
@@ -120,8 +120,7 @@ class Page:
             with gr.Tab("Upload", elem_id="upload-tab"):
                 self.upload = gr.Image(type="filepath", label="A first frame edited elsewhere", sources=["upload"],
                                        elem_id="upload-frame")  # fmt: skip
-                examples = example_files(self.settings.output_dir / "examples")
-                gr.Examples([[example.edited_frame] for example in examples], [self.upload],
+                gr.Examples([[example.edited_frame] for example in self.examples], [self.upload],
                             label="Perfect edits of the synthetic examples", elem_id="frame-examples")  # fmt: skip
             with gr.Tab("Paint", elem_id="paint-tab"):
                 self.canvas = gr.ImageEditor(
@@ -307,7 +306,8 @@ class Page:
                 raise AnyV2VError("nothing to use yet: load a video, then paint on its first frame")
             return self._first(video, backbone, model, preset, start, end, frames, resize).from_canvas(painted)
 
-    def paint_over_edited(self, edited: str | None) -> Image.Image:
+    def paint_over_edited(self, edited: str | None) -> dict[str, Any]:
+        """The edited frame as the canvas's new background, without the strokes painted before."""
         with shown_on_page():
             if not edited:
                 raise AnyV2VError("no edited frame yet: make one first (editor, upload or paint)")
