@@ -35,7 +35,7 @@ from transformers import (
     CLIPTextModel,
     CLIPVisionConfig,
     CLIPVisionModelWithProjection,
-    T5Tokenizer,
+    T5TokenizerFast,
     UMT5Config,
     UMT5EncoderModel,
 )
@@ -216,13 +216,22 @@ def random_wan(architecture: WanArchitecture, *, dtype: torch.dtype, device: tor
     )
 
 
-def character_tokenizer() -> T5Tokenizer:
+def character_tokenizer() -> T5TokenizerFast:
     """A T5 (Unigram) tokenizer over printable ASCII, alone and word-initial: any English prompt tokenizes
-    without <unk>, with nothing to download."""
+    without <unk>, with nothing to download. Built on the `tokenizers` library, as transformers 5's T5 tokenizer
+    is, so that transformers 4 loads it without sentencepiece."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+
     characters = string.ascii_letters + string.digits + string.punctuation
     vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
     vocab += [(c, -3.0) for c in characters] + [("▁" + c, -3.5) for c in characters]
-    return T5Tokenizer(vocab=vocab, extra_ids=0)
+    unigram = Tokenizer(models.Unigram(vocab, unk_id=2))
+    unigram.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    unigram.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    unigram.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    return T5TokenizerFast(
+        tokenizer_object=unigram, eos_token="</s>", unk_token="<unk>", pad_token="<pad>", extra_ids=0
+    )
 
 
 RANDOM_MODELS = {
