@@ -204,13 +204,18 @@ def model_quality(pipe: AnyV2VPipeline, config: EditConfig, *, clips: int = 20, 
         source = clip_pair(clip_seed, EDITS[0], size=video.height, num_frames=video.num_frames)[0]
         frames = to_images(source)
         latents = pipe.backbone.encode_video(frames, sample=False, generator=None)
-        decoded = pipe.backbone.decode_video(latents, config.vae.decode_chunk_size, lambda x, d: x).cpu().numpy()
-        scores["vae"].append(psnr((decoded * 255).round().astype(np.uint8), source))
+        scores["vae"].append(psnr(decoded_frames(pipe, latents, config), source))
         for name, variant in (("i2v", plain_i2v(config)), ("reconstruction", reconstruct)):
             generator = torch.Generator().manual_seed(clip_seed)
             output = pipe.edit(frames, frames[0], "", config=variant, generator=generator, output_type="np")
             scores[name].append(psnr((output * 255).round().astype(np.uint8), source))
     return {name: [float(np.mean(values)), float(np.std(values))] for name, values in scores.items()}
+
+
+def decoded_frames(pipe: AnyV2VPipeline, latents: torch.Tensor, config: EditConfig) -> np.ndarray:
+    """Latents decoded to uint8 frames (frames, height, width, 3), as the outputs are scored."""
+    frames = pipe.backbone.decode_video(latents, config.vae.decode_chunk_size, lambda items, description: items)
+    return (frames.float().cpu().numpy() * 255).round().astype(np.uint8)
 
 
 def summarize(rows: list[dict]) -> dict[str, dict[str, dict[str, list[float]]]]:

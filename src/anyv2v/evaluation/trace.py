@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from anyv2v.config import EditConfig
-from anyv2v.evaluation.bench import mean_std, table_row
+from anyv2v.evaluation.bench import decoded_frames, mean_std, table_row
 from anyv2v.evaluation.metrics import carried
 from anyv2v.noise import Prediction
 from anyv2v.pipeline import AnyV2VPipeline
@@ -45,7 +45,7 @@ def trace_carried(
         stages = [*((f"step {position}", latents) for position, latents in predicted), (OUTPUT, output),
                   (VAE_CEILING, truth_latents)]  # fmt: skip
         for stage, latents in stages:
-            frames = _decoded(pipe, latents, config)
+            frames = decoded_frames(pipe, latents, config)
             rows.append({
                 "edit": edit, "clip": clip_seed, "stage": stage,
                 "carried_first": carried(frames, source, truth, slice(0, 1)),
@@ -68,11 +68,6 @@ def _predictions_along_sampling(
         generator=torch.Generator().manual_seed(seed),
     )  # fmt: skip
     return predicted, output
-
-
-def _decoded(pipe: AnyV2VPipeline, latents: torch.Tensor, config: EditConfig) -> np.ndarray:
-    frames = pipe.backbone.decode_video(latents, config.vae.decode_chunk_size, lambda items, description: items)
-    return (frames.float().cpu().numpy() * 255).round().astype(np.uint8)
 
 
 def trace_table(rows: list[dict], shown: int = 8) -> str:

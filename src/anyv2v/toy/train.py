@@ -28,11 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import AutoencoderKL, DDIMScheduler
-from diffusers.models.unets import I2VGenXLUNet
-from transformers import CLIPTextModel, CLIPVisionModelWithProjection
+from diffusers import DDIMScheduler
 
-from anyv2v.backbones.base import Condition
+from anyv2v.backbones.base import Condition, component_class
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
 from anyv2v.config import VideoConfig
 from anyv2v.errors import AnyV2VError
@@ -44,6 +42,7 @@ from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, Scene, edit_scene, random_sce
 FRAMES, FPS = 8, 8.0
 EDITED_SHARE = 0.5  # of training scenes that are an edited twin
 STAGES = ("vae", "unet", "decoder")
+TOY_MODULES = ("unet", "vae", "text_encoder", "image_encoder")  # its torch modules (CLIP ones stay as seeded)
 
 
 class Checkpoints:
@@ -281,9 +280,10 @@ def saved_weights(folder: Path) -> dict[str, torch.nn.Module]:
     """The trained modules of a toy model saved by `train_toy`, to continue training from."""
     if not (folder / "model_index.json").is_file():
         raise AnyV2VError(f"'{folder}' is not a saved toy model (no model_index.json): name a `train-toy` output")
-    classes = {"unet": I2VGenXLUNet, "vae": AutoencoderKL, "text_encoder": CLIPTextModel,
-               "image_encoder": CLIPVisionModelWithProjection}  # fmt: skip
-    return {name: kind.from_pretrained(folder / name, use_safetensors=True) for name, kind in classes.items()}
+    return {
+        name: component_class(I2VGenXL.components[name]).from_pretrained(folder / name, use_safetensors=True)
+        for name in TOY_MODULES
+    }
 
 
 def checkpoint_folder(output: Path) -> Path:
@@ -302,7 +302,7 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     components = toy_components(output.parent / f".{output.name}-scratch", seed=config.seed)
     if config.init:
         components.update(saved_weights(Path(config.init)))
-    for name in ("unet", "vae", "text_encoder", "image_encoder"):
+    for name in TOY_MODULES:
         components[name].to(device)
     train_vae(components["vae"], config, log, checkpoints)
     backbone = toy_backbone(components, device)
@@ -311,7 +311,7 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     log(f"vae scaling factor {components['vae'].config.scaling_factor:.4f}")
     components["unet"], _ = train_unet(backbone, config, log, checkpoints)
     refine_decoder(components["vae"], config, log, checkpoints)
-    for name in ("unet", "vae", "text_encoder", "image_encoder"):
+    for name in TOY_MODULES:
         components[name].to("cpu")
     save_diffusers_layout(components, output)
     log(f"saved {output} after {time.time() - started:.0f} s")
