@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import av
 import pytest
+import torch
 from PIL import Image
 
 from anyv2v.errors import AnyV2VError
+from anyv2v.toy.world import random_scene, render, to_images
 from anyv2v.video import read_video, write_preview, write_video
 from anyv2v.video import write as video_write
 from tests.video.clips import HEIGHT, SIZE, WIDTH, assert_close, colour_of, solid_frames
@@ -25,6 +28,27 @@ def test_mp4_round_trip_keeps_count_size_and_colours(tmp_path: Path) -> None:
     frames = read_video(out, num_frames=10, fps=8, size=SIZE)
     for index, frame in enumerate(frames):
         assert_close(frame.getpixel((WIDTH // 2, HEIGHT // 2)), colour_of(index), 8)
+
+
+def test_mp4_bytes_repeat_while_the_cpu_is_busy(tmp_path: Path) -> None:
+    """Same frames, same file: with x264's default rate control the bytes changed from write to write under
+    load (ten different files in forty writes of a clip like this one), which made whole edits unrepeatable."""
+    frames = to_images(render(random_scene(3, size=96, num_frames=16)))
+    busy = threading.Event()
+
+    def keep_the_cpu_busy() -> None:
+        matrix = torch.randn(256, 256)
+        while not busy.is_set():
+            matrix = (matrix @ matrix).tanh()
+
+    worker = threading.Thread(target=keep_the_cpu_busy)
+    worker.start()
+    try:
+        written = {write_video(frames, tmp_path / "again.mp4", fps=8).read_bytes() for _ in range(20)}
+    finally:
+        busy.set()
+        worker.join()
+    assert len(written) == 1
 
 
 def test_mp4_pads_odd_sizes_to_even(tmp_path: Path) -> None:

@@ -17,7 +17,9 @@ from anyv2v.video.read import IMAGE_SUFFIXES, check_fps, one_line
 VIDEO_SUFFIXES = (".mp4", ".gif")
 # Tried in order; "h264" resolves to whatever H.264 encoder FFmpeg was built with.
 _MP4_ENCODERS = ("libx264", "h264", "mpeg4")
-_MP4_ENCODER_OPTIONS = {"libx264": {"crf": "18"}}
+# No macroblock-tree rate control: with it, this libx264 (PyAV's wheels) wrote identical frames to different
+# bitstreams from run to run whenever the CPU was busy (up to 28/255 apart decoded), even on one thread.
+_MP4_ENCODER_OPTIONS = {"libx264": {"crf": "18", "x264-params": "mbtree=0"}}
 _MP4_FALLBACK_BIT_RATE = 8_000_000
 
 
