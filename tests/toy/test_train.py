@@ -79,6 +79,20 @@ def test_checkpoints_of_other_settings_are_refused(tmp_path):
         train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, unet_lr=1e-3), quiet)
 
 
+def test_the_vae_size_is_a_setting_and_a_width_its_norm_groups_cannot_split_is_refused(tmp_path):
+    from diffusers import AutoencoderKL
+
+    from anyv2v.errors import AnyV2VError
+    from anyv2v.toy.train import train_toy
+
+    wider = train_toy(tmp_path / "wider", dataclasses.replace(TINY_RUN, vae_width=48, vae_layers=2), quiet)
+    vae = AutoencoderKL.load_config(wider / "vae")
+    assert (vae["block_out_channels"], vae["layers_per_block"], vae["latent_channels"]) == ([48, 96], 2, 4)
+    with pytest.raises(AnyV2VError, match="--vae-width 40 is not a positive multiple of 16"):
+        train_toy(tmp_path / "odd", dataclasses.replace(TINY_RUN, vae_width=40), quiet)
+    assert not (tmp_path / "odd").exists()
+
+
 def test_a_run_continues_from_a_saved_model_keeping_its_encoder_and_latent_scale(tmp_path):
     from diffusers import AutoencoderKL
 

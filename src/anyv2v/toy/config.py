@@ -16,6 +16,11 @@ class TrainConfig:
 
     seed: int = _option(0, "seed of every weight initialization and random draw")
     init: str = _option("", "a saved toy model to continue from (its weights start every stage); empty: from scratch")
+    vae_width: int = _option(
+        32,
+        "channels of the VAE's first block, twice that in its second; a multiple of 16 (with --init: the saved VAE's)",
+    )
+    vae_layers: int = _option(1, "ResNet layers per VAE block (with --init: the saved VAE's)")
     vae_steps: int = _option(4000, "VAE training steps")
     vae_batch: int = _option(16, "frames per VAE step, each from its own clip")
     vae_lr: float = _option(1e-3, "VAE learning rate")

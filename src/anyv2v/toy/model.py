@@ -87,7 +87,7 @@ def image_encoder(width: int, image_size: int, seed: int) -> CLIPVisionModelWith
     )  # fmt: skip
 
 
-def toy_components(scratch: Path, seed: int = 0) -> dict:
+def toy_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_layers: int = 1) -> dict:
     """Untrained toy components at 32x32 pixels.
 
     The VAE downsamples only 2x (16x16x4 latents): at 4x, an 8x8x4 latent could not hold the world's small
@@ -105,12 +105,12 @@ def toy_components(scratch: Path, seed: int = 0) -> dict:
     )
     torch.manual_seed(seed + 1)
     vae = AutoencoderKL(
-        block_out_channels=(32, 64),
+        block_out_channels=(vae_width, 2 * vae_width),
         down_block_types=["DownEncoderBlock2D"] * 2,
         up_block_types=["UpDecoderBlock2D"] * 2,
-        latent_channels=4,
+        latent_channels=4,  # I2VGen-XL's UNet reads exactly 4 channels of image latents
         norm_num_groups=16,
-        layers_per_block=1,
+        layers_per_block=vae_layers,
         sample_size=FRAME_SIZE,
     )
     return {

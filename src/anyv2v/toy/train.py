@@ -286,6 +286,13 @@ def saved_weights(folder: Path) -> dict[str, torch.nn.Module]:
     }
 
 
+def check_vae_width(width: int) -> None:
+    if width <= 0 or width % 16:
+        raise AnyV2VError(
+            f"--vae-width {width} is not a positive multiple of 16 (the VAE's norm groups): use e.g. 32 or 48"
+        )
+
+
 def checkpoint_folder(output: Path) -> Path:
     return output.with_name(f"{output.name}.checkpoints")
 
@@ -299,7 +306,9 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     device = torch.device(config.device if config.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu")
     started = time.time()
     checkpoints = Checkpoints(checkpoint_folder(output), config)
-    components = toy_components(output.parent / f".{output.name}-scratch", seed=config.seed)
+    check_vae_width(config.vae_width)
+    scratch = output.parent / f".{output.name}-scratch"
+    components = toy_components(scratch, config.seed, config.vae_width, config.vae_layers)
     if config.init:
         components.update(saved_weights(Path(config.init)))
     for name in TOY_MODULES:
