@@ -66,3 +66,18 @@ def test_a_prompt_is_refused_in_one_line_and_options_are_checked(tiny_svd):
         pipe.edit(frames, frames[0], "", config=EditConfig(video=VIDEO, backbone={"motion": 3}))
     with pytest.raises(AnyV2VError, match="height 100 is not a multiple of 64, which svd needs: use 128"):
         StableVideoDiffusion.check(EditConfig(video=VideoConfig(num_frames=5, height=100, width=64)))
+
+
+def test_a_model_of_another_family_is_refused_before_its_weights_load(tiny_svd, tiny_model):
+    from anyv2v.backbones import I2VGenXL, Wan
+
+    with pytest.raises(AnyV2VError, match=(
+        r"is a model for backbone i2vgen-xl \(unet I2VGenXLUNet\), not svd \(unet UNetSpatioTemporalConditionModel\): "
+        r"load it with backbone 'i2vgen-xl' \(--backbone i2vgen-xl\)$")):  # fmt: skip
+        StableVideoDiffusion.from_pretrained(str(tiny_model), dtype=torch.float32, device=torch.device("cpu"))
+    with pytest.raises(
+        AnyV2VError, match=r"for backbone svd .*, not i2vgen-xl \(unet I2VGenXLUNet\): load it with backbone 'svd'"
+    ):
+        I2VGenXL.from_pretrained(tiny_svd, dtype=torch.float32, device=torch.device("cpu"))
+    with pytest.raises(AnyV2VError, match=r"for backbone svd .*, not wan \(transformer WanTransformer3DModel\)"):
+        Wan.from_pretrained(tiny_svd, dtype=torch.float32, device=torch.device("cpu"))

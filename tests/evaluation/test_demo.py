@@ -32,3 +32,12 @@ def test_demo_edits_a_users_clip_without_ground_truth(tmp_path, capsys):
             "--inversion-steps", "10"]  # fmt: skip
     assert main(args) == 0
     assert output.is_file() and "PSNR" not in capsys.readouterr().out
+
+
+def test_another_backbone_without_a_model_is_told_that_only_the_toy_i2vgen_xl_ships(tmp_path, capsys):
+    assert main(["demo", "--backbone", "svd", "-o", str(tmp_path / "out.mp4")]) != 0
+    assert capsys.readouterr().err.strip() == (
+        "error: no toy svd model ships yet (the toy model is an I2VGen-XL): pass --model FOLDER, a small svd "
+        "model in diffusers layout, or drop --backbone"
+    )
+    assert list(tmp_path.iterdir()) == []

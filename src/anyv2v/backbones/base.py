@@ -91,14 +91,17 @@ class Backbone(ABC):
         cls, model: str, *, dtype: torch.dtype, device: torch.device, variant: str | None = None
     ) -> Backbone:
         """Load every declared component from a hub id or a local diffusers-layout folder (one code path)."""
-        local_only = False
-        if looks_like_path(model):
+        local, local_only = looks_like_path(model), False
+        if local:
             model = str(Path(model).expanduser())
-            check_model_folder(Path(model), tuple(cls.components))
+            check_model_folder(Path(model), ())
         else:
             local_only = hub_files_only_local(model)
         try:
             index = read_model_index(model, local_only=local_only)
+            cls.check_family(model, index)  # first: another family's folder lacks some of this one's parts
+            if local:
+                check_model_folder(Path(model), tuple(cls.components))
             settings = cls.model_settings(index)
             present = {name: kind for name, kind in cls.optional_components.items() if index_names(index, name)}
             parts = {
@@ -117,6 +120,22 @@ class Backbone(ABC):
             if _is_module(part):
                 part.to(device).eval().requires_grad_(False)
         return cls(**{**dict.fromkeys(cls.optional_components), **parts}, **settings, device=device)
+
+    @classmethod
+    def check_family(cls, model: str, index: dict) -> None:
+        """Refuse, before any weights load, a model of another family (an I2VGen-XL folder loaded as SVD), which
+        would otherwise fail deep inside diffusers or be reported as missing this family's parts."""
+        from anyv2v.backbones import BACKBONES
+
+        if _holds_denoiser_of(cls, index):
+            return
+        owner = next((backbone for backbone in BACKBONES.values() if _holds_denoiser_of(backbone, index)), None)
+        if owner is not None:
+            raise AnyV2VError(
+                f"'{model}' is a model for backbone {owner.name} ({owner.denoiser} {_denoiser_class(owner)}), not "
+                f"{cls.name} ({cls.denoiser} {_denoiser_class(cls)}): load it with backbone '{owner.name}' "
+                f"(--backbone {owner.name})"
+            )
 
     @classmethod
     def model_settings(cls, index: dict) -> dict[str, object]:
@@ -327,6 +346,14 @@ def read_model_index(model: str, *, local_only: bool = False) -> dict:
     from huggingface_hub import hf_hub_download
 
     return json.loads(Path(hf_hub_download(model, "model_index.json", local_files_only=local_only)).read_text())
+
+
+def _denoiser_class(backbone: type[Backbone]) -> str:
+    return backbone.components[backbone.denoiser].rsplit(".", 1)[1]
+
+
+def _holds_denoiser_of(backbone: type[Backbone], index: dict) -> bool:
+    return index_names(index, backbone.denoiser) and index[backbone.denoiser][1] == _denoiser_class(backbone)
 
 
 def index_names(index: dict, component: str) -> bool:

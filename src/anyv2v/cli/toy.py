@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from anyv2v.backbones import BACKBONES
-from anyv2v.backbones.i2vgen_xl import for_toy_model
+from anyv2v.backbones.i2vgen_xl import I2VGenXL, for_toy_model
 from anyv2v.cli.options import (
     EDIT_FLAGS,
     RUNTIME_FLAGS,
@@ -90,6 +90,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 def toy_configs(args: argparse.Namespace, preset: str | None = None) -> tuple[EditConfig, RuntimeConfig]:
     """Any preset at the toy model's settings, on the shipped toy model unless --model names another."""
+    flags = vars(args)
+    if flags["runtime.model"] is None and flags["runtime.backbone"] not in (None, I2VGenXL.name):
+        backbone = flags["runtime.backbone"]
+        raise AnyV2VError(
+            f"no toy {backbone} model ships yet (the toy model is an I2VGen-XL): pass --model FOLDER, a small "
+            f"{backbone} model in diffusers layout, or drop --backbone"
+        )
     edit, runtime = configs(args, preset, for_toy_model)
     if runtime.model is None:
         runtime = dataclasses.replace(runtime, model=TOY_MODEL)
