@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 import numpy as np
 import pytest
@@ -115,3 +116,21 @@ def test_continuing_from_a_folder_that_is_no_saved_model_is_refused(tmp_path):
 
     with pytest.raises(AnyV2VError, match="not a saved toy model"):
         train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, init=str(tmp_path)), quiet)
+
+
+def test_workers_render_the_same_data_so_the_weights_do_not_depend_on_them(tmp_path):
+    from anyv2v.toy.data import RenderedAhead, step_batch
+    from anyv2v.toy.train import train_toy
+
+    steps = range(3, 9)
+    render = partial(step_batch, 0, "unet", 2, 32)
+    with RenderedAhead(render, steps, workers=2) as ahead:
+        rendered = [ahead(step) for step in steps]
+    for step, clips in zip(steps, rendered, strict=True):
+        assert all(np.array_equal(a, b) for a, b in zip(clips, render(step), strict=True))
+    assert not np.array_equal(rendered[0][0], rendered[1][0])
+
+    alone = train_toy(tmp_path / "alone", TINY_RUN, quiet)
+    helped = train_toy(tmp_path / "helped", dataclasses.replace(TINY_RUN, workers=2), quiet)
+    before, after = weights(alone), weights(helped)
+    assert all(torch.equal(before[key], after[key]) for key in before)

@@ -36,3 +36,4 @@ class TrainConfig:
     log_every: int = _option(50, "steps between log lines")
     checkpoint_every: int = _option(200, "steps between checkpoints (a stopped run resumes from the last)")
     device: str = _option("auto", "cuda when available, else cpu; or name one")
+    workers: int = _option(0, "processes rendering training data ahead of the steps (0: the training process does)")

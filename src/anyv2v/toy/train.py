@@ -12,7 +12,8 @@ noise, where only the condition tells what the clip holds (TrainConfig's `first_
 
 Every step draws its data and noise from (seed, stage, step) alone, and each stage saves its state every
 `checkpoint_every` steps, so a run stopped at any point resumes where it stopped and ends with the same
-weights as an uninterrupted one.
+weights as an uninterrupted one. Worker processes (`workers`) can render the data ahead of the steps, as a GPU
+outruns one core's rendering, without changing it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +38,10 @@ from anyv2v.config import VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.runtime import atomic_output
 from anyv2v.toy.config import TrainConfig
+from anyv2v.toy.data import FPS, STAGES, RenderedAhead, step_batch, step_random, training_clips
 from anyv2v.toy.model import FRAME_SIZE, save_diffusers_layout, toy_components
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, Scene, edit_scene, random_scene, render, render_frame, to_images
+from anyv2v.toy.world import to_images
 
-FRAMES, FPS = 8, 8.0
-EDITED_SHARE = 0.5  # of training scenes that are an edited twin
-STAGES = ("vae", "unet", "decoder")
 TOY_MODULES = ("unet", "vae", "text_encoder", "image_encoder")  # its torch modules (CLIP ones stay as seeded)
 
 
@@ -52,7 +52,8 @@ class Checkpoints:
     def __init__(self, folder: Path, config: TrainConfig):
         self.folder = folder
         self.config = dataclasses.asdict(config)
-        del self.config["device"], self.config["log_every"], self.config["checkpoint_every"]
+        for setting in ("device", "workers", "log_every", "checkpoint_every"):  # these leave the weights as they are
+            del self.config[setting]
 
     def load(self, stage: str) -> dict | None:
         path = self.folder / f"{stage}.pt"
@@ -71,30 +72,6 @@ class Checkpoints:
             torch.save({**state, "config": json.dumps(self.config)}, temporary)
 
 
-def step_random(seed: int, stage: str, step: int) -> tuple[np.random.Generator, torch.Generator]:
-    """The data and noise generators of one training step, from (seed, stage, step) alone."""
-    rng = np.random.default_rng([seed, STAGES.index(stage), step])
-    return rng, torch.Generator().manual_seed(int(rng.integers(2**62)))
-
-
-def training_scene(rng: np.random.Generator) -> Scene:
-    """A scene from a seed below the held-out range, in half the draws with one of the world's edits applied:
-    random scenes alone never hold a textured object, which the restyle edit asks the model to make."""
-    seed = int(rng.integers(0, HELDOUT_SEEDS.start))
-    scene = random_scene(seed, FRAME_SIZE, FRAMES)
-    return edit_scene(scene, str(rng.choice(EDITS)), seed) if rng.random() < EDITED_SHARE else scene
-
-
-def training_clips(rng: np.random.Generator, count: int) -> list[np.ndarray]:
-    return [render(training_scene(rng)) for _ in range(count)]
-
-
-def training_frames(rng: np.random.Generator, count: int) -> np.ndarray:
-    """Single frames, each from its own clip: a batch of them is far more varied than a batch of whole clips,
-    whose frames repeat one scene, and the VAE generalizes several times faster."""
-    return np.stack([render_frame(training_scene(rng), int(rng.integers(FRAMES))) for _ in range(count)])
-
-
 def to_pixels(frames: np.ndarray) -> torch.Tensor:
     """uint8 (n, H, W, 3) to float (n, 3, H, W) in [-1, 1]."""
     return torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 127.5 - 1.0
@@ -103,7 +80,8 @@ def to_pixels(frames: np.ndarray) -> torch.Tensor:
 def run_stage(
     stage: str,
     steps: int,
-    loss_at: Callable[[int], torch.Tensor],
+    batch_size: int,
+    loss_at: Callable[[int, object], torch.Tensor],
     trained: torch.nn.Module,
     parameters: list[torch.nn.Parameter],
     rate: float,
@@ -114,7 +92,8 @@ def run_stage(
     warmup: int = 0,
     ema: torch.nn.Module | None = None,
 ) -> list[float]:
-    """The optimization loop every stage shares; returns the loss of every step, resumed ones included."""
+    """The optimization loop every stage shares; `loss_at(step, batch)` is a step's loss on the batch that
+    `data.step_batch` draws for it. Returns the loss of every step, resumed ones included."""
     optimizer = torch.optim.AdamW(parameters, lr=rate, weight_decay=0.0)
     schedule = cosine_schedule(optimizer, steps, warmup)
     state = checkpoints.load(stage) if checkpoints else None
@@ -127,19 +106,22 @@ def run_stage(
         schedule.load_state_dict(state["schedule"])
         losses = list(state["losses"])
         log(f"{stage}: resumed after step {len(losses)}/{steps}")
-    for step in range(len(losses) + 1, steps + 1):
-        torch.manual_seed(config.seed + 7919 * step + STAGES.index(stage))  # dropout inside the models draws from it
-        loss = loss_at(step)
-        losses.append(loss.item())
-        optimizer_step(loss, parameters, optimizer, schedule)
-        if ema is not None:
-            update_ema(ema, trained, min(config.ema_decay, (1 + step) / (10 + step)))
-        if step % config.log_every == 0 or step == 1:
-            log(f"{stage} step {step}/{steps} loss {loss.item():.5f}")
-        if checkpoints and (step % config.checkpoint_every == 0 or step == steps):
-            state = {"model": trained.state_dict(), "losses": losses, "optimizer": optimizer.state_dict(),
-                     "schedule": schedule.state_dict()}  # fmt: skip
-            checkpoints.save(stage, state if ema is None else {**state, "ema": ema.state_dict()})
+    remaining = range(len(losses) + 1, steps + 1)
+    render = partial(step_batch, config.seed, stage, batch_size, FRAME_SIZE)
+    with RenderedAhead(render, remaining, config.workers) as batches:
+        for step in remaining:
+            torch.manual_seed(config.seed + 7919 * step + STAGES.index(stage))  # dropout in the models draws from it
+            loss = loss_at(step, batches(step))
+            losses.append(loss.item())
+            optimizer_step(loss, parameters, optimizer, schedule)
+            if ema is not None:
+                update_ema(ema, trained, min(config.ema_decay, (1 + step) / (10 + step)))
+            if step % config.log_every == 0 or step == 1:
+                log(f"{stage} step {step}/{steps} loss {loss.item():.5f}")
+            if checkpoints and (step % config.checkpoint_every == 0 or step == steps):
+                state = {"model": trained.state_dict(), "losses": losses, "optimizer": optimizer.state_dict(),
+                         "schedule": schedule.state_dict()}  # fmt: skip
+                checkpoints.save(stage, state if ema is None else {**state, "ema": ema.state_dict()})
     return losses
 
 
@@ -147,8 +129,8 @@ def train_vae(vae, config: TrainConfig, log: Callable[[str], None], checkpoints:
     """Returns the loss of every step."""
     vae.train().requires_grad_(True)
     losses = run_stage(
-        "vae", config.vae_steps, lambda step: _reconstruction_loss(vae, config, "vae", step), vae,
-        list(vae.parameters()), config.vae_lr, config, log, checkpoints,
+        "vae", config.vae_steps, config.vae_batch, partial(_reconstruction_loss, vae), vae, list(vae.parameters()),
+        config.vae_lr, config, log, checkpoints,
     )  # fmt: skip
     vae.eval().requires_grad_(False)
     return losses
@@ -161,16 +143,15 @@ def refine_decoder(vae, config: TrainConfig, log: Callable[[str], None], checkpo
     for parameter in parameters:
         parameter.requires_grad_(True)
     losses = run_stage(
-        "decoder", config.decoder_steps, lambda step: _reconstruction_loss(vae, config, "decoder", step), vae,
-        parameters, config.decoder_lr, config, log, checkpoints,
+        "decoder", config.decoder_steps, config.vae_batch, partial(_reconstruction_loss, vae), vae, parameters,
+        config.decoder_lr, config, log, checkpoints,
     )  # fmt: skip
     vae.eval().requires_grad_(False)
     return losses
 
 
-def _reconstruction_loss(vae, config: TrainConfig, stage: str, step: int) -> torch.Tensor:
-    rng, _ = step_random(config.seed, stage, step)
-    pixels = to_pixels(training_frames(rng, config.vae_batch)).to(vae.device)
+def _reconstruction_loss(vae, step: int, frames: np.ndarray) -> torch.Tensor:
+    pixels = to_pixels(frames).to(vae.device)
     posterior = vae.encode(pixels).latent_dist
     # Decode the mean, as inference does (VAEConfig.encode="mean"); sampling noise only slows learning.
     reconstruction = vae.decode(posterior.mean).sample
@@ -181,7 +162,7 @@ def _reconstruction_loss(vae, config: TrainConfig, stage: str, step: int) -> tor
 @torch.no_grad()
 def latent_scaling_factor(backbone: I2VGenXL, seed: int, clips: int = 32) -> float:
     """1 / std of the VAE's latents, so diffusion sees unit-variance data, as Stable Diffusion's VAE factor does."""
-    frames = training_clips(np.random.default_rng([seed, len(STAGES)]), clips)
+    frames = training_clips(np.random.default_rng([seed, len(STAGES)]), clips, FRAME_SIZE)
     latents = torch.cat([backbone.vae.encode(to_pixels(f).to(backbone.device)).latent_dist.mean for f in frames])
     return float(1.0 / latents.std())
 
@@ -196,16 +177,18 @@ def train_unet(
     warmup = min(100, config.unet_steps // 10)
     scheduler = DDIMScheduler.from_config(backbone.scheduler)
     losses = run_stage(
-        "unet", config.unet_steps, lambda step: _unet_loss(backbone, scheduler, config, step), unet,
+        "unet", config.unet_steps, config.unet_batch, partial(_unet_loss, backbone, scheduler, config), unet,
         list(unet.parameters()), config.unet_lr, config, log, checkpoints, warmup=warmup, ema=ema,
     )  # fmt: skip
     unet.eval().requires_grad_(False)
     return ema.eval(), losses
 
 
-def _unet_loss(backbone: I2VGenXL, scheduler: DDIMScheduler, config: TrainConfig, step: int) -> torch.Tensor:
-    rng, generator = step_random(config.seed, "unet", step)
-    latents, condition = clip_batch(backbone, training_clips(rng, config.unet_batch))
+def _unet_loss(
+    backbone: I2VGenXL, scheduler: DDIMScheduler, config: TrainConfig, step: int, clips: list[np.ndarray]
+) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(step_random(config.seed, "unet", step)[1])
+    latents, condition = clip_batch(backbone, clips)
     batch = len(latents)
     drop = torch.rand(batch, generator=generator) < config.image_dropout
     condition.image_embeddings[drop.to(backbone.device)] = 0

@@ -1,0 +1,75 @@
+"""The toy model's training data: what each training step sees, drawn from (seed, stage, step) alone.
+
+NumPy only, so that worker processes can render batches ahead of training without loading torch: a GPU
+consumes a batch faster than one core renders it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+
+import numpy as np
+
+from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, Scene, edit_scene, random_scene, render, render_frame
+
+FRAMES, FPS = 8, 8.0
+EDITED_SHARE = 0.5  # of training scenes that are an edited twin
+STAGES = ("vae", "unet", "decoder")
+
+
+def step_random(seed: int, stage: str, step: int) -> tuple[np.random.Generator, int]:
+    """The data generator of one training step, and the seed of its noise (drawn first)."""
+    rng = np.random.default_rng([seed, STAGES.index(stage), step])
+    return rng, int(rng.integers(2**62))
+
+
+def training_scene(rng: np.random.Generator, size: int) -> Scene:
+    """A scene from a seed below the held-out range, in half the draws with one of the world's edits applied:
+    random scenes alone never hold a textured object, which the restyle edit asks the model to make."""
+    seed = int(rng.integers(0, HELDOUT_SEEDS.start))
+    scene = random_scene(seed, size, FRAMES)
+    return edit_scene(scene, str(rng.choice(EDITS)), seed) if rng.random() < EDITED_SHARE else scene
+
+
+def training_clips(rng: np.random.Generator, count: int, size: int) -> list[np.ndarray]:
+    return [render(training_scene(rng, size)) for _ in range(count)]
+
+
+def training_frames(rng: np.random.Generator, count: int, size: int) -> np.ndarray:
+    """Single frames, each from its own clip: a batch of them is far more varied than a batch of whole clips,
+    whose frames repeat one scene, and the VAE generalizes several times faster."""
+    return np.stack([render_frame(training_scene(rng, size), int(rng.integers(FRAMES))) for _ in range(count)])
+
+
+def step_batch(seed: int, stage: str, count: int, size: int, step: int) -> np.ndarray | list[np.ndarray]:
+    """What `stage` trains on at `step`: single frames for the VAE stages, whole clips for the UNet."""
+    rng, _ = step_random(seed, stage, step)
+    return training_clips(rng, count, size) if stage == "unet" else training_frames(rng, count, size)
+
+
+class RenderedAhead:
+    """Batches rendered by `workers` processes, two per worker ahead of training; with none, in place. Every
+    batch depends on its step alone, so the data, and the trained weights, do not depend on `workers`."""
+
+    def __init__(self, render_step: Callable[[int], object], steps: range, workers: int):
+        self.render_step, self.steps = render_step, steps
+        self.pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 0 else None
+        self.pending: dict[int, Future] = {}
+        self.ahead = 2 * workers
+
+    def __enter__(self) -> RenderedAhead:
+        return self
+
+    def __exit__(self, *error) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def __call__(self, step: int) -> object:
+        if self.pool is None:
+            return self.render_step(step)
+        for upcoming in self.steps[self.steps.index(step) : self.steps.index(step) + self.ahead]:
+            if upcoming not in self.pending:
+                self.pending[upcoming] = self.pool.submit(self.render_step, upcoming)
+        return self.pending.pop(step).result()
