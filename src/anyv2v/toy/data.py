@@ -69,7 +69,8 @@ class RenderedAhead:
     def __call__(self, step: int) -> object:
         if self.pool is None:
             return self.render_step(step)
-        for upcoming in self.steps[self.steps.index(step) : self.steps.index(step) + self.ahead]:
+        position = self.steps.index(step)
+        for upcoming in self.steps[position : position + self.ahead]:
             if upcoming not in self.pending:
                 self.pending[upcoming] = self.pool.submit(self.render_step, upcoming)
         return self.pending.pop(step).result()
