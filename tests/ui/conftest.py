@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from anyv2v.ui.examples import Example, example_files
@@ -21,6 +22,17 @@ from anyv2v.ui.examples import Example, example_files
 REQUIRED = "ANYV2V_REQUIRE_BROWSER"  # .ci/run sets it: there, what these tests need must be installed
 STEPS, INVERSION_STEPS = 10, 20  # the toy model carries an edit at these, in seconds
 QUICK_STEPS, QUICK_INVERSION_STEPS = 4, 8  # where the look of the video does not matter
+
+
+def green_pixels(frame: np.ndarray, *, inside: bool = False) -> np.ndarray:
+    """The green square of the first synthetic example. Its anti-aliased rim blends with the background, and the
+    recolor editor rightly leaves rim pixels whose hue the blend took out of green: `inside` keeps only green
+    pixels whose four neighbours are green too."""
+    green = (frame[..., 1] > frame[..., 0] + 40) & (frame[..., 1] > frame[..., 2] + 20)
+    if not inside:
+        return green
+    ring = np.pad(green, 1)
+    return green & ring[:-2, 1:-1] & ring[2:, 1:-1] & ring[1:-1, :-2] & ring[1:-1, 2:]
 
 
 def require(available: bool, reason: str) -> None:
