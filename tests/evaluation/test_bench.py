@@ -52,3 +52,23 @@ def test_agreement_is_the_rank_correlation_of_a_weight_free_metric_with_psnr():
     summary = {"a": scored(30, 0.1, 0.3), "b": scored(25, 0.2, 0.2), "c": scored(20, 0.3, 0.1)}
     motion, warp = agreement_table(summary).splitlines()[2:]
     assert motion.endswith("| +1.00 |") and warp.endswith("| -1.00 |")  # same order; the reverse
+
+
+def test_a_model_is_benched_on_the_world_its_folder_names(tmp_path):
+    from anyv2v.config import EditConfig, VideoConfig
+    from anyv2v.evaluation.bench import edit_synthetic_clip
+    from anyv2v.toy.world import HELDOUT_SEEDS, World, clip_pair
+
+    class Pipe:  # records what the bench hands the model; the model itself is not under test
+        model_id = str(tmp_path)
+
+        def edit(self, frames, edited_frame, prompt, *, config, generator, output_type):
+            return np.zeros((len(frames), 32, 32, 3))
+
+    larger = World((0.15, 0.3))
+    larger.save(tmp_path)
+    config = EditConfig(video=VideoConfig(num_frames=4, fps=8.0, height=32, width=32))
+    _, source, truth = edit_synthetic_clip(Pipe(), config, HELDOUT_SEEDS[0], "recolor", seed=0)
+    expected = clip_pair(HELDOUT_SEEDS[0], "recolor", size=32, num_frames=4, world=larger)
+    assert (source == expected[0]).all() and (truth == expected[1]).all()
+    assert (source != clip_pair(HELDOUT_SEEDS[0], "recolor", size=32, num_frames=4)[0]).any()

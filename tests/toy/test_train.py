@@ -110,6 +110,18 @@ def test_a_run_continues_from_a_saved_model_keeping_its_encoder_and_latent_scale
     assert scale[0] == scale[1] != 0.18215
 
 
+def test_the_world_trained_on_is_a_setting_saved_with_the_model(tmp_path):
+    from anyv2v.toy.data import step_batch
+    from anyv2v.toy.train import train_toy
+    from anyv2v.toy.world import FIRST_WORLD, World
+
+    larger = World((0.15, 0.3))
+    assert (step_batch(0, "vae", 2, 32, 1) != step_batch(0, "vae", 2, 32, 1, world=larger)).any()
+    model = train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, object_radius_min=0.15, object_radius_max=0.3))
+    assert World.of_model(model) == larger
+    assert World.of_model(train_toy(tmp_path / "first", TINY_RUN, quiet)) == FIRST_WORLD
+
+
 def test_continuing_from_a_folder_that_is_no_saved_model_is_refused(tmp_path):
     from anyv2v.errors import AnyV2VError
     from anyv2v.toy.train import train_toy

@@ -3,7 +3,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, edit_scene, random_scene, render, shape_masks
+from anyv2v.errors import AnyV2VError
+from anyv2v.toy.world import (
+    EDITS,
+    FIRST_WORLD,
+    HELDOUT_SEEDS,
+    WORLD_FILE,
+    World,
+    clip_pair,
+    edit_scene,
+    random_scene,
+    render,
+    shape_masks,
+)
 
 SEEDS = [HELDOUT_SEEDS.start + i for i in range(6)]
 
@@ -52,6 +64,34 @@ def test_every_edit_gives_a_different_twin_of_the_same_length():
         source, edited = clip_pair(SEEDS[0], edit, size=32, num_frames=5)
         assert source.shape == edited.shape == (5, 32, 32, 3)
         assert (source != edited).any()
+
+
+def test_object_sizes_follow_the_world_and_the_same_seed_keeps_its_layout():
+    larger = World((0.15, 0.3))
+    for seed in SEEDS:
+        first, scaled = random_scene(seed, 32), random_scene(seed, 32, world=larger)
+        assert all(0.1 * 32 <= shape.radius <= 0.2 * 32 for shape in first.shapes)
+        assert all(0.15 * 32 <= shape.radius <= 0.3 * 32 for shape in scaled.shapes)
+        assert [shape.kind for shape in first.shapes] == [shape.kind for shape in scaled.shapes]
+    assert random_scene(SEEDS[0], 32) == random_scene(SEEDS[0], 32, world=World((0.1, 0.2)))
+
+
+def test_a_model_names_its_world_in_its_folder_and_one_without_is_scored_on_the_first(tmp_path):
+    from anyv2v.toy.model import SHIPPED_MODEL
+
+    assert (SHIPPED_MODEL / WORLD_FILE).is_file() and World.of_model(SHIPPED_MODEL) == FIRST_WORLD
+    assert World.of_model(tmp_path) == World.of_model(None) == World.of_model("ali-vilab/i2vgen-xl") == FIRST_WORLD
+    World((0.15, 0.3)).save(tmp_path)
+    assert World.of_model(str(tmp_path)) == World((0.15, 0.3))
+    assert World((0.15, 0.3)).tag == "objects-0.15-0.3" != FIRST_WORLD.tag
+
+
+def test_a_broken_world_is_refused_in_one_line_naming_the_fix(tmp_path):
+    with pytest.raises(AnyV2VError, match=r"object radius range 0.3-0.15 .* use e.g. 0.15 0.3"):
+        World((0.3, 0.15))
+    (tmp_path / WORLD_FILE).write_text('{"object_size": [0.1, 0.2]}')
+    with pytest.raises(AnyV2VError, match=r"world.json' is not a world description .*: retrain, or delete the file"):
+        World.of_model(tmp_path)
 
 
 def _centroids(scene, t):

@@ -25,7 +25,7 @@ from anyv2v.evaluation.metrics import carried, psnr, ssim, temporal_error
 from anyv2v.evaluation.motion import motion_alignment, warp_errors
 from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.runtime import atomic_output
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, to_images
+from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
 
 Variant = Callable[[EditConfig], EditConfig]
 METRICS = ("psnr", "carried", "carried_first", "ssim", "temporal_error", "motion_error", "warp_error")
@@ -182,7 +182,8 @@ def edit_synthetic_clip(
     """AnyV2V's uint8 output for one clip and edit (its twin's first frame as the edited frame), the source and
     the twin."""
     video = config.video
-    source, truth = clip_pair(clip_seed, edit, size=video.height, num_frames=video.num_frames)
+    world = World.of_model(pipe.model_id)
+    source, truth = clip_pair(clip_seed, edit, size=video.height, num_frames=video.num_frames, world=world)
     generator = torch.Generator().manual_seed(seed)
     output = pipe.edit(to_images(source), to_images(truth)[0], "", config=config, generator=generator, output_type="np")
     return (output * 255).round().astype(np.uint8), source, truth
@@ -199,9 +200,10 @@ def model_quality(pipe: AnyV2VPipeline, config: EditConfig, *, clips: int = 20, 
     video = config.video
     steps = config.inversion.steps  # sampling retraces the inversion's own timesteps
     reconstruct = _no_injection(_sampling(config, guidance_scale=1.0, start_step=0, steps=steps))
+    world = World.of_model(pipe.model_id)
     scores: dict[str, list[float]] = {"vae": [], "i2v": [], "reconstruction": []}
     for clip_seed in progress(list(HELDOUT_SEEDS[:clips]), "quality"):
-        source = clip_pair(clip_seed, EDITS[0], size=video.height, num_frames=video.num_frames)[0]
+        source = clip_pair(clip_seed, EDITS[0], size=video.height, num_frames=video.num_frames, world=world)[0]
         frames = to_images(source)
         latents = pipe.backbone.encode_video(frames, sample=False, generator=None)
         scores["vae"].append(psnr(decoded_frames(pipe, latents, config), source))

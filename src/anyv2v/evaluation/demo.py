@@ -19,7 +19,7 @@ from anyv2v.config import EditConfig
 from anyv2v.evaluation.bench import scores
 from anyv2v.evaluation.metrics import psnr
 from anyv2v.pipeline import AnyV2VPipeline
-from anyv2v.toy.world import DEMO_CLIP, DEMO_EDIT, HELDOUT_SEEDS, clip_pair, to_images
+from anyv2v.toy.world import DEMO_CLIP, DEMO_EDIT, HELDOUT_SEEDS, World, clip_pair, to_images
 from anyv2v.video import PREVIEW_MIN_HEIGHT, read_image, read_video, write_preview, write_video
 
 
@@ -31,10 +31,12 @@ class DemoResult:
     source_psnr: float | None = None  # what returning the source unchanged scores: the bar to clear
 
 
-def synthetic_inputs(edit: str, clip: int, config: EditConfig) -> tuple[list[Image.Image], Image.Image, np.ndarray]:
-    """Source frames, the perfect edited first frame, and the ground-truth edited clip."""
+def synthetic_inputs(
+    edit: str, clip: int, config: EditConfig, world: World
+) -> tuple[list[Image.Image], Image.Image, np.ndarray]:
+    """Source frames, the perfect edited first frame, and the ground-truth edited clip of `world`."""
     video = config.video
-    source, truth = clip_pair(HELDOUT_SEEDS[clip], edit, size=video.height, num_frames=video.num_frames)
+    source, truth = clip_pair(HELDOUT_SEEDS[clip], edit, size=video.height, num_frames=video.num_frames, world=world)
     return to_images(source), to_images(truth)[0], truth
 
 
@@ -59,7 +61,7 @@ def run_demo(
     size = (config.video.height, config.video.width)
     truth = None
     if video is None:
-        source, first, truth = synthetic_inputs(edit, clip, config)
+        source, first, truth = synthetic_inputs(edit, clip, config, World.of_model(pipe.model_id))
     else:
         source = read_video(video, config.video.num_frames, config.video.fps, size)
         first = read_image(edited_frame, size) if edited_frame else hue_rotated(source[0])

@@ -15,7 +15,7 @@ from anyv2v.config import EditConfig
 from anyv2v.evaluation.bench import mean_std, paste_first_frame_edit, plus_minus, table_row
 from anyv2v.evaluation.metrics import carried, psnr
 from anyv2v.pipeline import AnyV2VPipeline
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, to_images
+from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
 from anyv2v.windows import STRATEGIES, edit_in_windows, pipeline_window_editor, plan_windows
 
 PASTED = "baseline: paste the first frame's edit"
@@ -37,9 +37,9 @@ def window_drift(
     length = config.video.num_frames
     total = length + (windows - 1) * (length - overlap)
     planned = plan_windows(total, length, overlap)
-    rows = []
+    rows, world = [], World.of_model(pipe.model_id)
     for clip, edit in progress([(c, e) for c in HELDOUT_SEEDS[:clips] for e in edits], "long clips"):
-        source, truth = clip_pair(clip, edit, size=config.video.height, num_frames=total)
+        source, truth = clip_pair(clip, edit, size=config.video.height, num_frames=total, world=world)
         videos = {PASTED: paste_first_frame_edit(source, truth[0])}
         for strategy in strategies:
             videos[strategy] = edit_in_windows(

@@ -19,7 +19,7 @@ from anyv2v.evaluation.bench import decoded_frames, mean_std, table_row
 from anyv2v.evaluation.metrics import carried
 from anyv2v.noise import Prediction
 from anyv2v.pipeline import AnyV2VPipeline
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, clip_pair, to_images
+from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
 
 VAE_CEILING = "VAE alone (ceiling)"
 OUTPUT = "output"
@@ -36,10 +36,10 @@ def trace_carried(
 ) -> list[dict]:
     """One row per (clip, edit, stage): carried in frame 0 and in frames 1.. of the clean video predicted at
     each sampling step (stage "step N"), of the output, and of the VAE ceiling."""
-    video = config.video
+    video, world = config.video, World.of_model(pipe.model_id)
     rows = []
     for clip_seed, edit in progress([(s, e) for s in HELDOUT_SEEDS[:clips] for e in edits], "trace"):
-        source, truth = clip_pair(clip_seed, edit, size=video.height, num_frames=video.num_frames)
+        source, truth = clip_pair(clip_seed, edit, size=video.height, num_frames=video.num_frames, world=world)
         predicted, output = _predictions_along_sampling(pipe, config, source, truth, seed)
         truth_latents = pipe.backbone.encode_video(to_images(truth), sample=False, generator=None)
         stages = [*((f"step {position}", latents) for position, latents in predicted), (OUTPUT, output),

@@ -16,6 +16,8 @@ class TrainConfig:
 
     seed: int = _option(0, "seed of every weight initialization and random draw")
     init: str = _option("", "a saved toy model to continue from (its weights start every stage); empty: from scratch")
+    object_radius_min: float = _option(0.1, "smallest object radius in the world trained on, a share of the frame size")
+    object_radius_max: float = _option(0.2, "largest object radius in the world trained on (saved with the model)")
     vae_width: int = _option(
         32,
         "channels of the VAE's first block, twice that in its second; a multiple of 16 (with --init: the saved VAE's)",

@@ -12,7 +12,17 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, Scene, edit_scene, random_scene, render, render_frame
+from anyv2v.toy.world import (
+    EDITS,
+    FIRST_WORLD,
+    HELDOUT_SEEDS,
+    Scene,
+    World,
+    edit_scene,
+    random_scene,
+    render,
+    render_frame,
+)
 
 FRAMES, FPS = 8, 8.0
 EDITED_SHARE = 0.5  # of training scenes that are an edited twin
@@ -25,28 +35,31 @@ def step_random(seed: int, stage: str, step: int) -> tuple[np.random.Generator, 
     return rng, int(rng.integers(2**62))
 
 
-def training_scene(rng: np.random.Generator, size: int) -> Scene:
+def training_scene(rng: np.random.Generator, size: int, world: World) -> Scene:
     """A scene from a seed below the held-out range, in half the draws with one of the world's edits applied:
     random scenes alone never hold a textured object, which the restyle edit asks the model to make."""
     seed = int(rng.integers(0, HELDOUT_SEEDS.start))
-    scene = random_scene(seed, size, FRAMES)
+    scene = random_scene(seed, size, FRAMES, world)
     return edit_scene(scene, str(rng.choice(EDITS)), seed) if rng.random() < EDITED_SHARE else scene
 
 
-def training_clips(rng: np.random.Generator, count: int, size: int) -> list[np.ndarray]:
-    return [render(training_scene(rng, size)) for _ in range(count)]
+def training_clips(rng: np.random.Generator, count: int, size: int, world: World) -> list[np.ndarray]:
+    return [render(training_scene(rng, size, world)) for _ in range(count)]
 
 
-def training_frames(rng: np.random.Generator, count: int, size: int) -> np.ndarray:
+def training_frames(rng: np.random.Generator, count: int, size: int, world: World) -> np.ndarray:
     """Single frames, each from its own clip: a batch of them is far more varied than a batch of whole clips,
     whose frames repeat one scene, and the VAE generalizes several times faster."""
-    return np.stack([render_frame(training_scene(rng, size), int(rng.integers(FRAMES))) for _ in range(count)])
+    return np.stack([render_frame(training_scene(rng, size, world), int(rng.integers(FRAMES))) for _ in range(count)])
 
 
-def step_batch(seed: int, stage: str, count: int, size: int, step: int) -> np.ndarray | list[np.ndarray]:
+def step_batch(
+    seed: int, stage: str, count: int, size: int, step: int, world: World = FIRST_WORLD
+) -> np.ndarray | list[np.ndarray]:
     """What `stage` trains on at `step`: single frames for the VAE stages, whole clips for the UNet."""
     rng, _ = step_random(seed, stage, step)
-    return training_clips(rng, count, size) if stage == "unet" else training_frames(rng, count, size)
+    draw = training_clips if stage == "unet" else training_frames
+    return draw(rng, count, size, world)
 
 
 class RenderedAhead:

@@ -40,7 +40,7 @@ from anyv2v.runtime import atomic_output
 from anyv2v.toy.config import TrainConfig
 from anyv2v.toy.data import FPS, STAGES, RenderedAhead, step_batch, step_random, training_clips
 from anyv2v.toy.model import FRAME_SIZE, save_diffusers_layout, toy_components
-from anyv2v.toy.world import to_images
+from anyv2v.toy.world import World, to_images
 
 TOY_MODULES = ("unet", "vae", "text_encoder", "image_encoder")  # its torch modules (CLIP ones stay as seeded)
 
@@ -107,7 +107,7 @@ def run_stage(
         losses = list(state["losses"])
         log(f"{stage}: resumed after step {len(losses)}/{steps}")
     remaining = range(len(losses) + 1, steps + 1)
-    render = partial(step_batch, config.seed, stage, batch_size, FRAME_SIZE)
+    render = partial(step_batch, config.seed, stage, batch_size, FRAME_SIZE, world=training_world(config))
     with RenderedAhead(render, remaining, config.workers) as batches:
         for step in remaining:
             torch.manual_seed(config.seed + 7919 * step + STAGES.index(stage))  # dropout in the models draws from it
@@ -160,9 +160,9 @@ def _reconstruction_loss(vae, step: int, frames: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def latent_scaling_factor(backbone: I2VGenXL, seed: int, clips: int = 32) -> float:
+def latent_scaling_factor(backbone: I2VGenXL, seed: int, world: World, clips: int = 32) -> float:
     """1 / std of the VAE's latents, so diffusion sees unit-variance data, as Stable Diffusion's VAE factor does."""
-    frames = training_clips(np.random.default_rng([seed, len(STAGES)]), clips, FRAME_SIZE)
+    frames = training_clips(np.random.default_rng([seed, len(STAGES)]), clips, FRAME_SIZE, world)
     latents = torch.cat([backbone.vae.encode(to_pixels(f).to(backbone.device)).latent_dist.mean for f in frames])
     return float(1.0 / latents.std())
 
@@ -276,6 +276,10 @@ def check_vae_width(width: int) -> None:
         )
 
 
+def training_world(config: TrainConfig) -> World:
+    return World((config.object_radius_min, config.object_radius_max))
+
+
 def checkpoint_folder(output: Path) -> Path:
     return output.with_name(f"{output.name}.checkpoints")
 
@@ -290,6 +294,7 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     started = time.time()
     checkpoints = Checkpoints(checkpoint_folder(output), config)
     check_vae_width(config.vae_width)
+    world = training_world(config)
     scratch = output.parent / f".{output.name}-scratch"
     components = toy_components(scratch, config.seed, config.vae_width, config.vae_layers)
     if config.init:
@@ -299,12 +304,13 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     train_vae(components["vae"], config, log, checkpoints)
     backbone = toy_backbone(components, device)
     if config.vae_steps or not config.init:  # an unchanged encoder keeps the scale its UNet was trained at
-        components["vae"].register_to_config(scaling_factor=latent_scaling_factor(backbone, config.seed))
+        components["vae"].register_to_config(scaling_factor=latent_scaling_factor(backbone, config.seed, world))
     log(f"vae scaling factor {components['vae'].config.scaling_factor:.4f}")
     components["unet"], _ = train_unet(backbone, config, log, checkpoints)
     refine_decoder(components["vae"], config, log, checkpoints)
     for name in TOY_MODULES:
         components[name].to("cpu")
     save_diffusers_layout(components, output)
+    world.save(output)
     log(f"saved {output} after {time.time() - started:.0f} s")
     return output

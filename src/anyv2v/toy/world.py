@@ -9,10 +9,14 @@ should produce, and its first frame is what a perfect image editor would return.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from anyv2v.errors import AnyV2VError
 
 KINDS = ("circle", "square", "triangle", "stripes")
 EDITS = ("recolor", "background", "restyle", "reshape")
@@ -21,6 +25,46 @@ HELDOUT_SEEDS = range(1_000_000, 1_000_100)  # never drawn for training
 # look shows AnyV2V working; every other clip and edit is one flag away.
 DEMO_EDIT, DEMO_CLIP = "recolor", 0
 SUPERSAMPLE = 2  # anti-aliased edges: each pixel averages SUPERSAMPLE**2 samples
+
+
+WORLD_FILE = "world.json"  # in a toy model's folder: the world it was trained on, and so is scored on
+
+
+@dataclass(frozen=True)
+class World:
+    """What varies between versions of the world. A toy model is only a fair instrument on the world it was
+    trained on, so its folder names it (`WORLD_FILE`); a model without one is scored on the first world."""
+
+    object_radius: tuple[float, float] = (0.1, 0.2)  # range of an object's radius, as a share of the frame size
+
+    def __post_init__(self) -> None:
+        low, high = self.object_radius
+        if not 0 < low <= high <= 0.5:
+            raise AnyV2VError(
+                f"object radius range {low}-{high} is not within (0, 0.5] and increasing: use e.g. 0.15 0.3"
+            )
+
+    @property
+    def tag(self) -> str:
+        """A short name for file names: the same world always gives the same tag."""
+        return "objects-{:g}-{:g}".format(*self.object_radius)
+
+    def save(self, folder: Path) -> None:
+        (folder / WORLD_FILE).write_text(json.dumps({"object_radius": list(self.object_radius)}, indent=2) + "\n")
+
+    @classmethod
+    def of_model(cls, model: str | Path | None) -> World:
+        """The world a model was trained on: its folder's `WORLD_FILE`, else (a hub id, no model) the first."""
+        path = Path(model or "") / WORLD_FILE
+        if not model or not path.is_file():
+            return FIRST_WORLD
+        try:
+            return cls(**{name: tuple(value) for name, value in json.loads(path.read_text()).items()})
+        except (ValueError, TypeError) as error:
+            raise AnyV2VError(f"'{path}' is not a world description ({error}): retrain, or delete the file") from None
+
+
+FIRST_WORLD = World()  # the shipped toy model's
 
 
 @dataclass(frozen=True)
@@ -51,9 +95,9 @@ class Scene:
     pan: tuple[float, float]  # camera motion in pixels per frame
 
 
-def random_scene(seed: int, size: int = 64, num_frames: int = 8) -> Scene:
+def random_scene(seed: int, size: int = 64, num_frames: int = 8, world: World = FIRST_WORLD) -> Scene:
     rng = np.random.default_rng(seed)
-    shapes = tuple(_random_shape(rng, size) for _ in range(rng.integers(1, 4)))
+    shapes = tuple(_random_shape(rng, size, world) for _ in range(rng.integers(1, 4)))
     pan = tuple(rng.uniform(-1.5, 1.5, 2)) if rng.random() < 0.3 else (0.0, 0.0)
     return Scene(size, num_frames, _random_background(rng, size), shapes, pan)
 
@@ -92,9 +136,11 @@ def shape_masks(scene: Scene, t: int) -> np.ndarray:
     return np.stack([_downsample(v) for v in reversed(visible)])
 
 
-def clip_pair(seed: int, edit: str, size: int = 64, num_frames: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def clip_pair(
+    seed: int, edit: str, size: int = 64, num_frames: int = 8, world: World = FIRST_WORLD
+) -> tuple[np.ndarray, np.ndarray]:
     """(source, ground-truth edited) clips of the scene drawn from `seed`."""
-    scene = random_scene(seed, size, num_frames)
+    scene = random_scene(seed, size, num_frames, world)
     return render(scene), render(edit_scene(scene, edit, seed))
 
 
@@ -102,8 +148,8 @@ def to_images(frames: np.ndarray) -> list[Image.Image]:
     return [Image.fromarray(frame) for frame in frames]
 
 
-def _random_shape(rng: np.random.Generator, size: int) -> Shape:
-    radius = float(rng.uniform(0.1, 0.2) * size)
+def _random_shape(rng: np.random.Generator, size: int, world: World) -> Shape:
+    radius = float(rng.uniform(*world.object_radius) * size)
     return Shape(
         kind=str(rng.choice(KINDS)),
         color=_random_color(rng),

@@ -19,6 +19,7 @@ from anyv2v.cli import is_out_of_memory
 from anyv2v.cli.options import backbone_preset
 from anyv2v.editors import get_editor, list_editors
 from anyv2v.errors import AnyV2VError
+from anyv2v.toy.world import World
 from anyv2v.ui.examples import example_files
 from anyv2v.ui.runs import (
     ADVANCED,
@@ -68,7 +69,7 @@ class Page:
     def __init__(self, settings: AppSettings):
         self.settings = settings
         self.runner = Runner(settings)
-        self.examples = example_files(settings.output_dir / "examples")
+        self.examples = example_files(settings.output_dir / "examples", World.of_model(settings.model))
 
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="AnyV2V", analytics_enabled=False) as app:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from anyv2v.toy.world import HELDOUT_SEEDS, clip_pair, to_images
+from anyv2v.toy.world import FIRST_WORLD, HELDOUT_SEEDS, World, clip_pair, to_images
 from anyv2v.video import write_image, write_video
 
 EXAMPLE_CLIPS = (0, 1, 2)  # which held-out clips
@@ -21,13 +21,15 @@ class Example:
     edited_frame: Path
 
 
-def example_files(folder: Path) -> list[Example]:
-    """The examples as files in `folder`, rendered once (the world is deterministic)."""
+def example_files(folder: Path, world: World = FIRST_WORLD) -> list[Example]:
+    """The examples of `world` (the one the page's model was trained on, if it names one) as files in a
+    subfolder of `folder`, rendered once (the world is deterministic)."""
+    folder = folder / world.tag
     examples = []
     for clip in EXAMPLE_CLIPS:
         example = Example(folder / f"synthetic-{clip}.mp4", folder / f"synthetic-{clip}.{EXAMPLE_EDIT}.png")
         if not (example.video.is_file() and example.edited_frame.is_file()):
-            source, twin = clip_pair(HELDOUT_SEEDS[clip], EXAMPLE_EDIT, size=SIZE, num_frames=FRAMES)
+            source, twin = clip_pair(HELDOUT_SEEDS[clip], EXAMPLE_EDIT, size=SIZE, num_frames=FRAMES, world=world)
             write_video(to_images(source), example.video, FPS)
             write_image(to_images(twin)[0], example.edited_frame)
         examples.append(example)
