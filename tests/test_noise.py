@@ -3,6 +3,8 @@ family, step for step, so that a backbone gets its model's sampler exactly."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from diffusers import DDIMScheduler, EulerDiscreteScheduler, FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler
@@ -69,3 +71,64 @@ def test_a_unipc_flow_config_gives_its_own_sigmas_and_integer_timesteps():
 def test_a_unipc_config_without_flow_sigmas_is_refused_in_one_line():
     with pytest.raises(AnyV2VError, match="a UniPC scheduler config needs use_flow_sigmas True, prediction_type"):
         FlowMatchingProcess({**WAN_SCHEDULER, "use_flow_sigmas": False})
+
+
+TRAINED = {
+    "ddim v (I2VGen-XL)": lambda: DiffusionProcess(I2VGENXL_SCHEDULER),
+    "ddim epsilon": lambda: DiffusionProcess(
+        {**I2VGENXL_SCHEDULER, "prediction_type": "epsilon", "rescale_betas_zero_snr": False}
+    ),  # an epsilon model has no clean estimate at zero signal
+    "euler EDM (SVD)": lambda: EDMProcess(SVD_SCHEDULER),
+    "flow euler": lambda: FlowMatchingProcess({"shift": 3.0}),
+    "flow unipc (Wan 2.1)": lambda: FlowMatchingProcess(WAN_SCHEDULER),
+}
+
+
+@pytest.mark.parametrize("case", list(TRAINED))
+def test_the_training_target_is_the_output_that_split_reads_back_as_the_clean_latent_and_its_noise(case):
+    process = TRAINED[case]()
+    clean, noise = torch.randn(2, 1, 4, 3, 8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    ratios = []
+    for position in (0.0, 0.01, 0.3, 0.7, 0.999):
+        level = process.training_level(position)
+        latents = process.noised(clean, noise, level)
+        prediction = process.split(process.target(clean, noise, level), latents, level)
+        torch.testing.assert_close(prediction.denoised, clean)
+        torch.testing.assert_close(prediction.epsilon, noise)
+        ratios.append(level.sigma)
+    assert ratios == sorted(ratios) and len(set(ratios)) == len(ratios)  # noisier as the position grows
+
+
+def test_training_levels_are_the_ones_the_models_sampler_tells_and_walks():
+    ddim = DiffusionProcess(I2VGENXL_SCHEDULER)
+    scheduler = DDIMScheduler(**I2VGENXL_SCHEDULER)
+    clean, noise = torch.randn(2, 1, 4, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    level = ddim.training_level(0.5)
+    timestep = torch.tensor([int(level.timestep)])
+    assert level.timestep == 500
+    torch.testing.assert_close(ddim.noised(clean, noise, level), scheduler.add_noise(clean, noise, timestep))
+    torch.testing.assert_close(ddim.target(clean, noise, level), scheduler.get_velocity(clean, noise, timestep))
+    assert ddim.training_level(0.9999).timestep == 999
+
+    edm = EDMProcess(SVD_SCHEDULER)
+    assert edm.training_level(0).noise == pytest.approx(0.002) and edm.training_level(1).noise == pytest.approx(700)
+    for level in edm.grid(10)[:-1]:  # the sampler tells 0.25 ln σ, as training does
+        assert level.timestep == pytest.approx(0.25 * math.log(level.noise), rel=1e-5)
+
+    flow = FlowMatchingProcess({"shift": 3.0})
+    assert flow.training_level(0.5).noise == pytest.approx(0.75) and flow.training_level(0.5).timestep == 750
+    for level in flow.grid(6)[:-1]:  # each of the sampler's levels is a training level, told the same timestep
+        position = level.noise / (3.0 - 2.0 * level.noise)  # the shift undone
+        trained = flow.training_level(position)
+        assert (trained.noise, trained.timestep) == pytest.approx((level.noise, level.timestep), rel=1e-5)
+
+
+def test_wan_22s_given_first_frame_is_its_own_target_and_the_rest_are_velocities():
+    from anyv2v.backbones.wan import GivenFirstFrameFlow
+
+    process = GivenFirstFrameFlow(WAN_SCHEDULER)
+    clean, noise = torch.randn(2, 1, 4, 3, 8, 8, generator=torch.Generator().manual_seed(3))
+    level = process.training_level(0.4)
+    target = process.target(clean, noise, level)
+    torch.testing.assert_close(target[:, :, :1], clean[:, :, :1])
+    torch.testing.assert_close(target[:, :, 1:], (noise - clean)[:, :, 1:])

@@ -60,6 +60,21 @@ class NoiseProcess(ABC):
         """Standard deviation of the noise a sampler starts from at `level` when not starting from a video."""
         return 1.0
 
+    @staticmethod
+    def noised(clean: torch.Tensor, noise: torch.Tensor, level: NoiseLevel) -> torch.Tensor:
+        """`clean` taken to `level` along `noise`: the latents a model is trained to denoise there."""
+        return level.signal * clean + level.noise * noise
+
+    @abstractmethod
+    def target(self, clean: torch.Tensor, noise: torch.Tensor, level: NoiseLevel) -> torch.Tensor:
+        """The raw output a perfect model returns for `noised(clean, noise, level)`, which `split` reads back
+        as `clean` and `noise`: what training regresses the model onto."""
+
+    @abstractmethod
+    def training_level(self, position: float) -> NoiseLevel:
+        """The level at `position` in [0, 1), from the cleanest the model is trained at towards the noisiest;
+        a uniform position spreads training over the whole range its sampler walks."""
+
 
 def step(
     prediction: Prediction,
@@ -121,6 +136,14 @@ class DiffusionProcess(NoiseProcess):
             return Prediction(denoised=a * latents - b * output, epsilon=a * output + b * latents)
         return Prediction(denoised=(latents - b * output) / a, epsilon=output)
 
+    def target(self, clean: torch.Tensor, noise: torch.Tensor, level: NoiseLevel) -> torch.Tensor:
+        return level.signal * noise - level.noise * clean if self.prediction_type == "v_prediction" else noise
+
+    def training_level(self, position: float) -> NoiseLevel:
+        """An integer training timestep, uniform in position as DDPM training draws them."""
+        timestep = min(int(position * len(self.alphas)), len(self.alphas) - 1)
+        return self._level(timestep, self.alphas[timestep])
+
 
 class EDMProcess(NoiseProcess):
     """Karras et al.'s (EDM) parameterization on diffusers' EulerDiscreteScheduler grid, as Stable Video
@@ -168,6 +191,26 @@ class EDMProcess(NoiseProcess):
         sigma = torch.tensor(level.noise, dtype=torch.float32)  # in float32, as diffusers' init_noise_sigma
         return float((sigma**2 + 1) ** 0.5) if self.unit_start else level.noise
 
+    def target(self, clean: torch.Tensor, noise: torch.Tensor, level: NoiseLevel) -> torch.Tensor:
+        sigma = level.noise  # `split` solved for the output: (ε - σ x0) / √(σ² + 1)
+        return (noise - sigma * clean) / math.sqrt(sigma**2 + 1)
+
+    def training_level(self, position: float) -> NoiseLevel:
+        """σ log-uniform between the scheduler's smallest and largest, told as 0.25 ln σ."""
+        low, high = self._sigma_range()
+        sigma = math.exp(math.log(low) + position * (math.log(high) - math.log(low)))
+        return NoiseLevel(0.25 * math.log(sigma), 1.0, sigma)
+
+    def _sigma_range(self) -> tuple[float, float]:
+        """The config's sigma_min and sigma_max (Stable Video Diffusion's: 0.002 and 700), else those of the
+        training betas, as the scheduler itself falls back."""
+        alphas = self.scheduler.alphas_cumprod
+        trained = ((1 - alphas) / alphas) ** 0.5
+        config = self.scheduler.config
+        low = config.sigma_min if config.get("sigma_min") is not None else float(trained.min())
+        high = config.sigma_max if config.get("sigma_max") is not None else float(trained.max())
+        return low, high
+
 
 class FlowMatchingProcess(NoiseProcess):
     """Rectified flow, x = (1 - s) x0 + s ε, with a velocity model v = ε - x0 (Wan, LTX), on the shifted sigma
@@ -192,6 +235,16 @@ class FlowMatchingProcess(NoiseProcess):
 
     def split(self, output: torch.Tensor, latents: torch.Tensor, level: NoiseLevel) -> Prediction:
         return Prediction(denoised=latents - level.noise * output, epsilon=latents + level.signal * output)
+
+    def target(self, clean: torch.Tensor, noise: torch.Tensor, level: NoiseLevel) -> torch.Tensor:
+        return noise - clean
+
+    def training_level(self, position: float) -> NoiseLevel:
+        """s = position moved by the scheduler's shift, as its own sigma grid is: shift · s / (1 + (shift - 1) s)."""
+        config = self.scheduler.config
+        shift = config.get("flow_shift") or config.get("shift") or 1.0
+        s = shift * position / (1 + (shift - 1) * position)
+        return NoiseLevel(1000 * s, 1 - s, s)
 
 
 def _check_unipc_flow(config: dict) -> None:

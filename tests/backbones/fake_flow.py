@@ -134,8 +134,7 @@ class FakeFlow(Backbone):
         images = torch.cat([self.vae.decode(chunk).sample.float() for chunk in progress(chunks, "decode")])
         return (images / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1)
 
-    @torch.no_grad()
-    def predict(self, latents: torch.Tensor, timestep: torch.Tensor, condition: FakeCondition) -> torch.Tensor:
+    def denoise(self, latents: torch.Tensor, timestep: torch.Tensor, condition: FakeCondition) -> torch.Tensor:
         return self.transformer(latents, timestep, condition.image)
 
     def latent_sizes(self, video: VideoConfig) -> dict[str, int]:

@@ -146,3 +146,14 @@ def test_workers_render_the_same_data_so_the_weights_do_not_depend_on_them(tmp_p
     helped = train_toy(tmp_path / "helped", dataclasses.replace(TINY_RUN, workers=2), quiet)
     before, after = weights(alone), weights(helped)
     assert all(torch.equal(before[key], after[key]) for key in before)
+
+
+def test_frame_zero_is_weighted_on_whichever_axis_the_backbone_keeps_its_frames():
+    from anyv2v.toy.train import frame_weighted_mse
+
+    prediction, target = torch.zeros(2, 4, 3, 5, 5), torch.zeros(2, 4, 3, 5, 5)  # (B, C, F, H, W)
+    prediction[:, :, 0] = 1.0  # only frame 0 is wrong
+    assert frame_weighted_mse(prediction, target, 4.0).item() == pytest.approx(4 / 6)
+    assert frame_weighted_mse(prediction.transpose(1, 2), target.transpose(1, 2), 4.0, frame_axis=1).item() == (
+        pytest.approx(4 / 6)
+    )

@@ -233,8 +233,16 @@ class Backbone(ABC):
         """Frames as a float tensor (frames, height, width, 3) in [0, 1]."""
 
     @abstractmethod
+    def denoise(self, latents: torch.Tensor, timestep: torch.Tensor, condition: Condition) -> torch.Tensor:
+        """The raw model output for a batch of branches, with gradients where the weights want them: what
+        training calls (`process.target` is what it should equal) and `predict` wraps."""
+
     def predict(self, latents: torch.Tensor, timestep: torch.Tensor, condition: Condition) -> torch.Tensor:
         """The raw model output for a batch of branches; `process.split` reads it."""
+        import torch
+
+        with torch.no_grad():
+            return self.denoise(latents, timestep, condition)
 
     @abstractmethod
     def latent_sizes(self, video: VideoConfig) -> dict[str, int]:

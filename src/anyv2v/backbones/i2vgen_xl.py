@@ -189,8 +189,7 @@ class I2VGenXL(Backbone):
         images = torch.cat([self.vae.decode(chunk).sample.float() for chunk in progress(chunks, "decode")])
         return (images / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1)
 
-    @no_grad
-    def predict(self, latents: torch.Tensor, timestep: torch.Tensor, condition: I2VGenXLCondition) -> torch.Tensor:
+    def denoise(self, latents: torch.Tensor, timestep: torch.Tensor, condition: I2VGenXLCondition) -> torch.Tensor:
         return self.unet(
             latents,
             timestep,

@@ -199,8 +199,7 @@ class StableVideoDiffusion(Backbone):
         frames = [self.vae.decode(chunk, num_frames=len(chunk)).sample.float() for chunk in progress(chunks, "decode")]
         return (torch.cat(frames) / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1)
 
-    @no_grad
-    def predict(self, latents: torch.Tensor, timestep: torch.Tensor, condition: SVDCondition) -> torch.Tensor:
+    def denoise(self, latents: torch.Tensor, timestep: torch.Tensor, condition: SVDCondition) -> torch.Tensor:
         import torch
 
         return self.unet(

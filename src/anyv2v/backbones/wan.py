@@ -129,6 +129,12 @@ class GivenFirstFrameFlow(FlowMatchingProcess):
             epsilon=torch.cat([given, generated.epsilon], dim=2),
         )
 
+    def target(self, clean: torch.Tensor, noise: torch.Tensor, level: NoiseLevel) -> torch.Tensor:
+        """The given first frame is returned as it is, so its target is the clean latent itself."""
+        import torch
+
+        return torch.cat([clean[:, :, :1], super().target(clean[:, :, 1:], noise[:, :, 1:], level)], dim=2)
+
 
 class CLIPImageProcessing(ImageNormalization):
     """Wan 2.1's `image_processor` (CLIPImageProcessor settings) run as transformers' PIL backend runs it:
@@ -313,8 +319,7 @@ class Wan(Backbone):
         video = self.vae.decode(latents.to(self.vae.dtype)).sample[0].float()
         return (video / 2 + 0.5).clamp(0, 1).permute(1, 2, 3, 0)
 
-    @no_grad
-    def predict(self, latents: torch.Tensor, timestep: torch.Tensor, condition: WanCondition) -> torch.Tensor:
+    def denoise(self, latents: torch.Tensor, timestep: torch.Tensor, condition: WanCondition) -> torch.Tensor:
         """One transformer call. Wan 2.2: the first latent frame is replaced by the given one, told timestep 0,
         and its output is the given latent itself (what `GivenFirstFrameFlow` reads)."""
         import torch

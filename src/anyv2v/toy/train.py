@@ -30,9 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import DDIMScheduler
 
-from anyv2v.backbones.base import Condition, component_class
+from anyv2v.backbones.base import Backbone, Condition, component_class
 from anyv2v.backbones.i2vgen_xl import I2VGenXL
 from anyv2v.config import VideoConfig
 from anyv2v.errors import AnyV2VError
@@ -171,63 +170,66 @@ def train_unet(
     backbone: I2VGenXL, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None
 ) -> tuple[torch.nn.Module, list[float]]:
     """Returns the EMA copy of the UNet (the one that is shipped) and the loss of every step."""
-    unet = backbone.unet
+    unet = backbone.denoiser_module
     ema = copy.deepcopy(unet).requires_grad_(False)
     unet.train().requires_grad_(True)
     warmup = min(100, config.unet_steps // 10)
-    scheduler = DDIMScheduler.from_config(backbone.scheduler)
     losses = run_stage(
-        "unet", config.unet_steps, config.unet_batch, partial(_unet_loss, backbone, scheduler, config), unet,
+        "unet", config.unet_steps, config.unet_batch, partial(denoiser_loss, backbone, config), unet,
         list(unet.parameters()), config.unet_lr, config, log, checkpoints, warmup=warmup, ema=ema,
     )  # fmt: skip
     unet.eval().requires_grad_(False)
     return ema.eval(), losses
 
 
-def _unet_loss(
-    backbone: I2VGenXL, scheduler: DDIMScheduler, config: TrainConfig, step: int, clips: list[np.ndarray]
-) -> torch.Tensor:
+def denoiser_loss(backbone: Backbone, config: TrainConfig, step: int, clips: list[np.ndarray]) -> torch.Tensor:
+    """The regression a denoiser learns from, through the backbone seam alone: each clip's latents taken to a
+    drawn noise level, and the raw output that the backbone's noise process says a perfect model returns
+    there. Dropped conditions are the negative branch's, the one guidance contrasts with."""
     generator = torch.Generator().manual_seed(step_random(config.seed, "unet", step)[1])
-    latents, condition = clip_batch(backbone, clips)
-    batch = len(latents)
-    drop = torch.rand(batch, generator=generator) < config.image_dropout
-    condition.image_embeddings[drop.to(backbone.device)] = 0
+    dropped = (torch.rand(len(clips), generator=generator) < config.image_dropout).tolist()
+    latents, condition = clip_batch(backbone, clips, dropped)
     noise = torch.randn(latents.shape, generator=generator).to(backbone.device)
-    timesteps = training_timesteps(batch, scheduler.config.num_train_timesteps, config.high_noise_bias, generator)
-    timesteps = timesteps.to(backbone.device)
-    target = scheduler.get_velocity(latents, noise, timesteps)
-    prediction = backbone.unet(
-        scheduler.add_noise(latents, noise, timesteps), timesteps, encoder_hidden_states=condition.text,
-        fps=condition.fps, image_latents=condition.image_latents, image_embeddings=condition.image_embeddings,
-    ).sample  # fmt: skip
-    return frame_weighted_mse(prediction, target, config.first_frame_weight)
+    process = backbone.process
+    levels = [process.training_level(p) for p in training_positions(len(clips), config.high_noise_bias, generator)]
+    pairs = list(zip(latents.split(1), noise.split(1), levels, strict=True))
+    noised = torch.cat([process.model_input(process.noised(clean, eps, level), level) for clean, eps, level in pairs])
+    target = torch.cat([process.target(clean, eps, level) for clean, eps, level in pairs])
+    timesteps = torch.tensor([level.timestep for level in levels], device=backbone.device)
+    prediction = backbone.denoise(noised, timesteps, condition)
+    return frame_weighted_mse(prediction, target, config.first_frame_weight, backbone.latent_layout.index("F"))
 
 
-def training_timesteps(count: int, num_train: int, bias: float, generator: torch.Generator) -> torch.Tensor:
-    """Integer timesteps with density rising as t ** (bias - 1): high noise levels, where the model must read
-    the clip from its condition, get more of the training."""
-    uniform = torch.rand(count, generator=generator)
-    return (num_train * uniform ** (1 / bias)).long().clamp(max=num_train - 1)
+def training_positions(count: int, bias: float, generator: torch.Generator) -> list[float]:
+    """Positions between the cleanest and the noisiest training level with density rising as p ** (bias - 1):
+    high noise levels, where the model must read the clip from its condition, get more of the training."""
+    return (torch.rand(count, generator=generator) ** (1 / bias)).tolist()
 
 
-def frame_weighted_mse(prediction: torch.Tensor, target: torch.Tensor, first_frame_weight: float) -> torch.Tensor:
-    """MSE over (B, C, F, H, W) with frame 0 weighted `first_frame_weight` times each later frame."""
-    per_frame = (prediction.float() - target.float()).pow(2).mean(dim=(1, 3, 4))
+def frame_weighted_mse(
+    prediction: torch.Tensor, target: torch.Tensor, first_frame_weight: float, frame_axis: int = 2
+) -> torch.Tensor:
+    """MSE with frame 0 weighted `first_frame_weight` times each later frame; frames on `frame_axis`."""
+    squared = (prediction.float() - target.float()).pow(2).movedim(frame_axis, 1)
+    per_frame = squared.flatten(2).mean(dim=2)
     weights = torch.ones(per_frame.shape[1], device=per_frame.device)
     weights[0] = first_frame_weight
     return (per_frame * weights).sum(dim=1).div(weights.sum()).mean()
 
 
 @torch.no_grad()
-def clip_batch(backbone: I2VGenXL, clips: list[np.ndarray]) -> tuple[torch.Tensor, Condition]:
-    """Latents and conditions (the empty prompt) of a batch of clips, encoded exactly as AnyV2V encodes them."""
+def clip_batch(
+    backbone: Backbone, clips: list[np.ndarray], negative: list[bool] | None = None
+) -> tuple[torch.Tensor, Condition]:
+    """Latents and conditions (the empty prompt; the negative branch's where `negative` says) of a batch of
+    clips, encoded exactly as AnyV2V encodes them."""
     latents, conditions = [], []
-    for clip in clips:
+    for clip, drop in zip(clips, negative or [False] * len(clips), strict=True):
         frames = to_images(clip)
         video = VideoConfig(num_frames=len(frames), fps=FPS, height=FRAME_SIZE, width=FRAME_SIZE)
         latents.append(backbone.encode_video(frames, sample=False, generator=None))
         first = backbone.encode_frame(frames[0], sample=False, generator=None)
-        conditions.append(backbone.condition("", first, video))
+        conditions.append(backbone.condition("", first, video, negative=drop))
     return torch.cat(latents), Condition.cat(conditions)
 
 
