@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from functools import partial
 
 import numpy as np
@@ -116,7 +117,9 @@ def test_the_world_trained_on_is_a_setting_saved_with_the_model(tmp_path):
     from anyv2v.toy.world import FIRST_WORLD, World
 
     larger = World((0.15, 0.3))
-    assert (step_batch(0, "vae", 2, 32, 1) != step_batch(0, "vae", 2, 32, 1, world=larger)).any()
+    assert (
+        step_batch(0, "vae", 2, 32, 1, clips=False) != step_batch(0, "vae", 2, 32, 1, world=larger, clips=False)
+    ).any()
     model = train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, object_radius_min=0.15, object_radius_max=0.3))
     assert World.of_model(model) == larger
     assert World.of_model(train_toy(tmp_path / "first", TINY_RUN, quiet)) == FIRST_WORLD
@@ -135,7 +138,7 @@ def test_workers_render_the_same_data_so_the_weights_do_not_depend_on_them(tmp_p
     from anyv2v.toy.train import train_toy
 
     steps = range(3, 9)
-    render = partial(step_batch, 0, "unet", 2, 32)
+    render = partial(step_batch, 0, "unet", 2, 32, clips=True)
     with RenderedAhead(render, steps, workers=2) as ahead:
         rendered = [ahead(step) for step in steps]
     for step, clips in zip(steps, rendered, strict=True):
@@ -157,3 +160,34 @@ def test_frame_zero_is_weighted_on_whichever_axis_the_backbone_keeps_its_frames(
     assert frame_weighted_mse(prediction.transpose(1, 2), target.transpose(1, 2), 4.0, frame_axis=1).item() == (
         pytest.approx(4 / 6)
     )
+
+
+def test_a_toy_svd_trains_through_the_same_stages_and_edits_as_an_svd_model(tmp_path):
+    from anyv2v.config import EditConfig, InversionConfig, SamplingConfig, VideoConfig
+    from anyv2v.pipeline import AnyV2VPipeline
+    from anyv2v.toy.train import train_toy
+    from anyv2v.toy.world import HELDOUT_SEEDS, clip_pair, to_images
+
+    model = train_toy(tmp_path / "svd", dataclasses.replace(TINY_RUN, backbone="svd"), quiet)
+    assert json.loads((model / "model_index.json").read_text())["_class_name"] == "StableVideoDiffusionPipeline"
+    pipe = AnyV2VPipeline.from_pretrained(str(model), backbone="svd", device="cpu", progress=False)
+    source, truth = clip_pair(HELDOUT_SEEDS[0], "recolor", size=64, num_frames=8)
+    config = EditConfig(
+        video=VideoConfig(num_frames=8, fps=8.0, height=64, width=64),
+        inversion=InversionConfig(steps=3),
+        sampling=SamplingConfig(steps=3, guidance_scale=2.0, negative_prompt=""),
+    )
+    output = pipe.edit(to_images(source), to_images(truth)[0], "", config=config, output_type="np")
+    assert output.shape == (8, 64, 64, 3) and np.isfinite(output).all()
+
+
+def test_a_backbone_without_a_toy_design_or_a_vae_width_its_groups_cannot_split_is_refused(tmp_path):
+    from anyv2v.errors import AnyV2VError
+    from anyv2v.toy.train import train_toy
+
+    with pytest.raises(
+        AnyV2VError, match=r"no toy model is designed for backbone 'wan': use --backbone i2vgen-xl or svd"
+    ):
+        train_toy(tmp_path / "wan", dataclasses.replace(TINY_RUN, backbone="wan"), quiet)
+    with pytest.raises(AnyV2VError, match=r"--vae-width 48 is not a positive multiple of 32 \(the svd toy VAE's"):
+        train_toy(tmp_path / "svd", dataclasses.replace(TINY_RUN, backbone="svd", vae_width=48), quiet)

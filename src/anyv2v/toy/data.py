@@ -54,12 +54,11 @@ def training_frames(rng: np.random.Generator, count: int, size: int, world: Worl
 
 
 def step_batch(
-    seed: int, stage: str, count: int, size: int, step: int, world: World = FIRST_WORLD
+    seed: int, stage: str, count: int, size: int, step: int, *, world: World = FIRST_WORLD, clips: bool
 ) -> np.ndarray | list[np.ndarray]:
-    """What `stage` trains on at `step`: single frames for the VAE stages, whole clips for the UNet."""
+    """What `stage` trains on at `step`: `count` whole clips, or single frames each from its own clip."""
     rng, _ = step_random(seed, stage, step)
-    draw = training_clips if stage == "unet" else training_frames
-    return draw(rng, count, size, world)
+    return (training_clips if clips else training_frames)(rng, count, size, world)
 
 
 class RenderedAhead:

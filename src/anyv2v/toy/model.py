@@ -1,17 +1,26 @@
-"""The toy I2VGen-XL: the real backbone's classes at small sizes, saved in diffusers layout.
+"""The toy models: each backbone's real classes at small sizes, saved in diffusers layout.
 
-Same classes as the hub model (I2VGenXLUNet, AutoencoderKL, CLIP text and vision encoders, DDIM), so the
-shipped toy model loads through exactly the code path a hub id takes.
+Same classes as the hub models (for I2VGen-XL: I2VGenXLUNet, AutoencoderKL, CLIP text and vision encoders,
+DDIM; for Stable Video Diffusion: UNetSpatioTemporalConditionModel, AutoencoderKLTemporalDecoder, CLIP vision,
+Euler), so a toy model loads through exactly the code path a hub id takes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import diffusers
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler
+from diffusers import (
+    AutoencoderKL,
+    AutoencoderKLTemporalDecoder,
+    DDIMScheduler,
+    EulerDiscreteScheduler,
+    UNetSpatioTemporalConditionModel,
+)
 from diffusers.models.unets import I2VGenXLUNet
 from safetensors import safe_open
 from safetensors.torch import save_file
@@ -24,6 +33,8 @@ from transformers import (
 )
 
 from anyv2v.backbones.base import ImageNormalization
+from anyv2v.backbones.svd import SCHEDULER_CONFIG as SVD_SCHEDULER
+from anyv2v.toy.data import FRAMES
 
 SHIPPED_MODEL = Path(__file__).parent / "weights"
 
@@ -44,6 +55,8 @@ EMBED_DIM = 64  # text, image-embedding and cross-attention width
 TOKENS = 16
 FRAME_SIZE = 32  # pixels
 LATENT_SIZE = 16  # the VAE downsamples 2x
+SVD_FRAME_SIZE = 64  # SVD's sizes are multiples of 64; its toy VAE downsamples 4x to the same 16x16 latents
+SVD_CLIP_SIZE = 224  # SVD resizes the conditioning frame to 224 pixels for CLIP, whatever the encoder's size
 
 
 BYTE_TOKEN_IDS = {"bos_token_id": 512, "eos_token_id": 513, "pad_token_id": 513}  # the byte-level vocabulary's
@@ -124,10 +137,51 @@ def toy_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_layers
     }
 
 
-def save_diffusers_layout(components: dict, folder: Path) -> Path:
-    """model_index.json plus one subfolder per component, as the hub's ali-vilab/i2vgen-xl is laid out."""
+def toy_svd_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_layers: int = 1) -> dict:
+    """Untrained toy Stable Video Diffusion at 64x64 pixels: the I2VGen-XL toy's latent grid (16x16x4) and
+    UNet widths, SVD's block layout (so every injection site exists), conditioning and scheduler config."""
+    torch.manual_seed(seed)
+    unet = UNetSpatioTemporalConditionModel(
+        sample_size=LATENT_SIZE, in_channels=8, out_channels=4, block_out_channels=(32, 32, 64, 64),
+        layers_per_block=2, cross_attention_dim=EMBED_DIM, num_attention_heads=(4, 4, 8, 8),
+        addition_time_embed_dim=8, projection_class_embeddings_input_dim=24, num_frames=FRAMES,
+    )  # fmt: skip
+    torch.manual_seed(seed + 1)
+    vae = AutoencoderKLTemporalDecoder(
+        block_out_channels=(vae_width, 2 * vae_width, 2 * vae_width), down_block_types=["DownEncoderBlock2D"] * 3,
+        latent_channels=4, layers_per_block=vae_layers, sample_size=SVD_FRAME_SIZE,
+    )  # fmt: skip
+    return {
+        "unet": unet,
+        "vae": vae,
+        "image_encoder": image_encoder(EMBED_DIM, SVD_CLIP_SIZE, seed + 3),
+        "feature_extractor": ImageNormalization.clip(SVD_CLIP_SIZE),
+        "scheduler": EulerDiscreteScheduler(**SVD_SCHEDULER),
+    }
+
+
+@dataclass(frozen=True)
+class ToyDesign:
+    """What the toy models of two backbones differ in; the world, its data and the training loop are shared."""
+
+    backbone: str  # the backbone's name
+    pipeline: str  # model_index.json's _class_name, as the hub model has it
+    frame_size: int  # pixels, square
+    components: Callable[..., dict]  # (scratch, seed, vae_width, vae_layers) -> untrained components
+    vae_width_multiple: int  # the VAE's norm groups split its widths into equal parts
+    temporal_vae: bool  # the VAE decodes a clip's frames together, so it learns on whole clips
+
+
+TOY_DESIGNS = {
+    "i2vgen-xl": ToyDesign("i2vgen-xl", "I2VGenXLPipeline", FRAME_SIZE, toy_components, 16, temporal_vae=False),
+    "svd": ToyDesign("svd", "StableVideoDiffusionPipeline", SVD_FRAME_SIZE, toy_svd_components, 32, temporal_vae=True),
+}
+
+
+def save_diffusers_layout(components: dict, folder: Path, pipeline: str = "I2VGenXLPipeline") -> Path:
+    """model_index.json plus one subfolder per component, as the hub's models are laid out."""
     folder.mkdir(parents=True, exist_ok=True)
-    index = {"_class_name": "I2VGenXLPipeline", "_diffusers_version": diffusers.__version__}
+    index = {"_class_name": pipeline, "_diffusers_version": diffusers.__version__}
     for name, component in components.items():
         library = "diffusers" if type(component).__module__.startswith("diffusers") else "transformers"
         kind = "CLIPImageProcessor" if isinstance(component, ImageNormalization) else type(component).__name__

@@ -1,9 +1,11 @@
-"""Train the toy I2VGen-XL from scratch on the synthetic world, reproducibly from a seed, resumably.
+"""Train a toy model (I2VGen-XL's or SVD's, `ToyDesign`) from scratch on the synthetic world, reproducibly
+from a seed, resumably.
 
-Three stages: the VAE learns to reconstruct frames; with the VAE frozen, the UNet learns v-prediction on clip
+Three stages: the VAE learns to reconstruct frames; with the VAE frozen, the UNet learns to denoise clip
 latents conditioned on the first frame exactly as inference conditions it (the backbone's own `encode_frame`
-/ `condition`); last, the decoder alone refines its reconstructions. The CLIP encoders stay at their seeded
-random weights: the toy model is steered by its image conditions, and is trained with the empty prompt only.
+/ `condition`, and its noise process's training levels and targets); last, the decoder alone refines its
+reconstructions. The CLIP encoders stay at their seeded random weights: the toy model is steered by its image
+conditions, and is trained with the empty prompt only.
 
 What makes the toy behave like a real I2V model, which reproduces its conditioning frame and carries it
 through time: frame 0's loss weighs more than each later frame's, and timesteps are drawn more often at high
@@ -31,17 +33,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from anyv2v.backbones.base import Backbone, Condition, component_class
-from anyv2v.backbones.i2vgen_xl import I2VGenXL
+from anyv2v.backbones import backbone_class
+from anyv2v.backbones.base import Backbone, Condition, component_class, read_model_index
 from anyv2v.config import VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.runtime import atomic_output
 from anyv2v.toy.config import TrainConfig
-from anyv2v.toy.data import FPS, STAGES, RenderedAhead, step_batch, step_random, training_clips
-from anyv2v.toy.model import FRAME_SIZE, save_diffusers_layout, toy_components
+from anyv2v.toy.data import FPS, FRAMES, STAGES, RenderedAhead, step_batch, step_random, training_clips
+from anyv2v.toy.model import TOY_DESIGNS, ToyDesign, save_diffusers_layout
 from anyv2v.toy.world import World, to_images
-
-TOY_MODULES = ("unet", "vae", "text_encoder", "image_encoder")  # its torch modules (CLIP ones stay as seeded)
 
 
 class Checkpoints:
@@ -106,7 +106,11 @@ def run_stage(
         losses = list(state["losses"])
         log(f"{stage}: resumed after step {len(losses)}/{steps}")
     remaining = range(len(losses) + 1, steps + 1)
-    render = partial(step_batch, config.seed, stage, batch_size, FRAME_SIZE, world=training_world(config))
+    design = toy_design(config)
+    count, clips = stage_draws(stage, batch_size, design)
+    render = partial(
+        step_batch, config.seed, stage, count, design.frame_size, world=training_world(config), clips=clips
+    )
     with RenderedAhead(render, remaining, config.workers) as batches:
         for step in remaining:
             torch.manual_seed(config.seed + 7919 * step + STAGES.index(stage))  # dropout in the models draws from it
@@ -124,6 +128,17 @@ def run_stage(
     return losses
 
 
+def stage_draws(stage: str, batch_size: int, design: ToyDesign) -> tuple[int, bool]:
+    """How many items a step of `stage` draws, and whether they are whole clips: the UNet learns on clips; a
+    VAE on single frames (`batch_size` of them, each from its own clip: far more varied than a clip's
+    frames), unless its decoder mixes frames, when it takes `batch_size` frames as whole clips."""
+    if stage == "unet":
+        return batch_size, True
+    if design.temporal_vae:
+        return max(1, batch_size // FRAMES), True
+    return batch_size, False
+
+
 def train_vae(vae, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None):
     """Returns the loss of every step."""
     vae.train().requires_grad_(True)
@@ -138,7 +153,8 @@ def train_vae(vae, config: TrainConfig, log: Callable[[str], None], checkpoints:
 def refine_decoder(vae, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None):
     """More reconstruction training for the decoder only: the encoder's latents, which the UNet learned, stay."""
     vae.requires_grad_(False)
-    parameters = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
+    post = getattr(vae, "post_quant_conv", None)  # SVD's temporal decoder has none
+    parameters = [*vae.decoder.parameters(), *(post.parameters() if post is not None else [])]
     for parameter in parameters:
         parameter.requires_grad_(True)
     losses = run_stage(
@@ -149,25 +165,27 @@ def refine_decoder(vae, config: TrainConfig, log: Callable[[str], None], checkpo
     return losses
 
 
-def _reconstruction_loss(vae, step: int, frames: np.ndarray) -> torch.Tensor:
-    pixels = to_pixels(frames).to(vae.device)
+def _reconstruction_loss(vae, step: int, batch: np.ndarray | list[np.ndarray]) -> torch.Tensor:
+    """On frames, or on whole clips (a list), which a temporal decoder decodes a clip at a time."""
+    pixels = to_pixels(np.concatenate(batch) if isinstance(batch, list) else batch).to(vae.device)
     posterior = vae.encode(pixels).latent_dist
     # Decode the mean, as inference does (VAEConfig.encode="mean"); sampling noise only slows learning.
-    reconstruction = vae.decode(posterior.mean).sample
+    per_clip = {"num_frames": len(batch[0])} if isinstance(batch, list) else {}
+    reconstruction = vae.decode(posterior.mean, **per_clip).sample
     loss = F.mse_loss(reconstruction, pixels) + 0.5 * F.l1_loss(reconstruction, pixels)
     return loss + 1e-6 * posterior.kl().mean()
 
 
 @torch.no_grad()
-def latent_scaling_factor(backbone: I2VGenXL, seed: int, world: World, clips: int = 32) -> float:
+def latent_scaling_factor(backbone: Backbone, seed: int, world: World, size: int, clips: int = 32) -> float:
     """1 / std of the VAE's latents, so diffusion sees unit-variance data, as Stable Diffusion's VAE factor does."""
-    frames = training_clips(np.random.default_rng([seed, len(STAGES)]), clips, FRAME_SIZE, world)
+    frames = training_clips(np.random.default_rng([seed, len(STAGES)]), clips, size, world)
     latents = torch.cat([backbone.vae.encode(to_pixels(f).to(backbone.device)).latent_dist.mean for f in frames])
     return float(1.0 / latents.std())
 
 
 def train_unet(
-    backbone: I2VGenXL, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None
+    backbone: Backbone, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None
 ) -> tuple[torch.nn.Module, list[float]]:
     """Returns the EMA copy of the UNet (the one that is shipped) and the loss of every step."""
     unet = backbone.denoiser_module
@@ -226,7 +244,7 @@ def clip_batch(
     latents, conditions = [], []
     for clip, drop in zip(clips, negative or [False] * len(clips), strict=True):
         frames = to_images(clip)
-        video = VideoConfig(num_frames=len(frames), fps=FPS, height=FRAME_SIZE, width=FRAME_SIZE)
+        video = VideoConfig(num_frames=len(frames), fps=FPS, height=clip.shape[1], width=clip.shape[2])
         latents.append(backbone.encode_video(frames, sample=False, generator=None))
         first = backbone.encode_frame(frames[0], sample=False, generator=None)
         conditions.append(backbone.condition("", first, video, negative=drop))
@@ -256,25 +274,43 @@ def cosine_schedule(optimizer, steps: int, warmup: int = 0):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def toy_backbone(components: dict, device: torch.device) -> I2VGenXL:
+def toy_design(config: TrainConfig) -> ToyDesign:
+    if config.backbone not in TOY_DESIGNS:
+        raise AnyV2VError(
+            f"no toy model is designed for backbone {config.backbone!r}: use --backbone {' or '.join(TOY_DESIGNS)}"
+        )
+    return TOY_DESIGNS[config.backbone]
+
+
+def toy_backbone(components: dict, device: torch.device, design: ToyDesign = TOY_DESIGNS["i2vgen-xl"]) -> Backbone:
     """The backbone around freshly built toy components, as `from_pretrained` would give them once saved."""
-    return I2VGenXL(**{**components, "scheduler": components["scheduler"].config}, device=device)
+    kind = backbone_class(design.backbone)
+    return kind(**{**components, "scheduler": components["scheduler"].config}, device=device)
 
 
-def saved_weights(folder: Path) -> dict[str, torch.nn.Module]:
-    """The trained modules of a toy model saved by `train_toy`, to continue training from."""
+def trained_modules(components: dict) -> list[str]:
+    """The components training touches or saves as weights (the CLIP encoders stay as seeded, but are saved)."""
+    return [name for name, part in components.items() if isinstance(part, torch.nn.Module)]
+
+
+def saved_weights(folder: Path, design: ToyDesign, names: list[str]) -> dict[str, torch.nn.Module]:
+    """The modules `names` of a toy model saved by `train_toy`, to continue training from."""
     if not (folder / "model_index.json").is_file():
         raise AnyV2VError(f"'{folder}' is not a saved toy model (no model_index.json): name a `train-toy` output")
+    kind = backbone_class(design.backbone)
+    kind.check_family(str(folder), read_model_index(str(folder), local_only=True))
     return {
-        name: component_class(I2VGenXL.components[name]).from_pretrained(folder / name, use_safetensors=True)
-        for name in TOY_MODULES
+        name: component_class(kind.components[name]).from_pretrained(folder / name, use_safetensors=True)
+        for name in names
     }
 
 
-def check_vae_width(width: int) -> None:
-    if width <= 0 or width % 16:
+def check_vae_width(width: int, design: ToyDesign) -> None:
+    multiple = design.vae_width_multiple
+    if width <= 0 or width % multiple:
         raise AnyV2VError(
-            f"--vae-width {width} is not a positive multiple of 16 (the VAE's norm groups): use e.g. 32 or 48"
+            f"--vae-width {width} is not a positive multiple of {multiple} (the {design.backbone} toy VAE's norm "
+            f"groups): use e.g. {2 * multiple if multiple < 32 else multiple}"
         )
 
 
@@ -295,24 +331,27 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     device = torch.device(config.device if config.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu")
     started = time.time()
     checkpoints = Checkpoints(checkpoint_folder(output), config)
-    check_vae_width(config.vae_width)
+    design = toy_design(config)
+    check_vae_width(config.vae_width, design)
     world = training_world(config)
     scratch = output.parent / f".{output.name}-scratch"
-    components = toy_components(scratch, config.seed, config.vae_width, config.vae_layers)
+    components = design.components(scratch, config.seed, config.vae_width, config.vae_layers)
+    modules = trained_modules(components)
     if config.init:
-        components.update(saved_weights(Path(config.init)))
-    for name in TOY_MODULES:
+        components.update(saved_weights(Path(config.init), design, modules))
+    for name in modules:
         components[name].to(device)
     train_vae(components["vae"], config, log, checkpoints)
-    backbone = toy_backbone(components, device)
+    backbone = toy_backbone(components, device, design)
     if config.vae_steps or not config.init:  # an unchanged encoder keeps the scale its UNet was trained at
-        components["vae"].register_to_config(scaling_factor=latent_scaling_factor(backbone, config.seed, world))
+        scale = latent_scaling_factor(backbone, config.seed, world, design.frame_size)
+        components["vae"].register_to_config(scaling_factor=scale)
     log(f"vae scaling factor {components['vae'].config.scaling_factor:.4f}")
     components["unet"], _ = train_unet(backbone, config, log, checkpoints)
     refine_decoder(components["vae"], config, log, checkpoints)
-    for name in TOY_MODULES:
+    for name in modules:
         components[name].to("cpu")
-    save_diffusers_layout(components, output)
+    save_diffusers_layout(components, output, design.pipeline)
     world.save(output)
     log(f"saved {output} after {time.time() - started:.0f} s")
     return output
