@@ -4,6 +4,7 @@ import dataclasses
 import json
 from functools import partial
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -162,23 +163,20 @@ def test_frame_zero_is_weighted_on_whichever_axis_the_backbone_keeps_its_frames(
     )
 
 
-def test_a_toy_svd_trains_through_the_same_stages_and_edits_as_an_svd_model(tmp_path):
-    from anyv2v.config import EditConfig, InversionConfig, SamplingConfig, VideoConfig
-    from anyv2v.pipeline import AnyV2VPipeline
+def test_a_toy_svd_trains_through_the_same_stages_and_runs_in_the_demo(tmp_path, capsys):
+    from anyv2v.cli import main
     from anyv2v.toy.train import train_toy
-    from anyv2v.toy.world import HELDOUT_SEEDS, clip_pair, to_images
 
     model = train_toy(tmp_path / "svd", dataclasses.replace(TINY_RUN, backbone="svd"), quiet)
     assert json.loads((model / "model_index.json").read_text())["_class_name"] == "StableVideoDiffusionPipeline"
-    pipe = AnyV2VPipeline.from_pretrained(str(model), backbone="svd", device="cpu", progress=False)
-    source, truth = clip_pair(HELDOUT_SEEDS[0], "recolor", size=64, num_frames=8)
-    config = EditConfig(
-        video=VideoConfig(num_frames=8, fps=8.0, height=64, width=64),
-        inversion=InversionConfig(steps=3),
-        sampling=SamplingConfig(steps=3, guidance_scale=2.0, negative_prompt=""),
-    )
-    output = pipe.edit(to_images(source), to_images(truth)[0], "", config=config, output_type="np")
-    assert output.shape == (8, 64, 64, 3) and np.isfinite(output).all()
+    output = tmp_path / "demo.mp4"
+    args = ["demo", "--backbone", "svd", "--model", str(model), "-o", str(output), "--steps", "3",
+            "--inversion-steps", "3", "--quiet", "--no-cache"]  # fmt: skip
+    assert main(args) == 0
+    assert "edit carried:" in capsys.readouterr().out
+    with av.open(str(output)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == 8 and (frames[0].width, frames[0].height) == (64, 64)
 
 
 def test_a_backbone_without_a_toy_design_or_a_vae_width_its_groups_cannot_split_is_refused(tmp_path):

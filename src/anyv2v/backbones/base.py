@@ -81,6 +81,9 @@ class Backbone(ABC):
     options: ClassVar[dict[str, object]] = {}  # the backbone's own options (EditConfig.backbone) and defaults
     takes_text: ClassVar[bool] = True  # False: prompts must be empty
     size_multiple: ClassVar[int] = 1  # frame sides must be multiples of this (--resize fit rounds to it)
+    # A recipe at the settings of the backbone's toy model (anyv2v/toy): what `demo` and `bench` run it with.
+    # None: no toy design yet.
+    toy_settings: ClassVar[Callable[[EditConfig], EditConfig] | None] = None
 
     process: NoiseProcess
     device: torch.device

@@ -99,6 +99,7 @@ class I2VGenXL(Backbone):
     presets = {"reference": REFERENCE, "fast": FAST, "toy": for_toy_model(FAST)}
     size_multiple = 8
     default_preset = "fast"
+    toy_settings = staticmethod(for_toy_model)
     clip_skip = 1  # the penultimate text layer, as the model was trained
 
     def __init__(

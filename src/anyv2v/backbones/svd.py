@@ -84,6 +84,12 @@ FINE = dataclasses.replace(
 )
 
 
+def for_toy_model(config: EditConfig) -> EditConfig:
+    """A recipe at the toy SVD's size (anyv2v/toy: 8 frames of 64x64, trained at 8 fps); SVD's guidance and
+    everything else stay the recipe's."""
+    return dataclasses.replace(config, video=VideoConfig(num_frames=8, fps=8.0, height=64, width=64))
+
+
 AUGMENTATION_SEED = 0
 
 
@@ -112,6 +118,7 @@ class StableVideoDiffusion(Backbone):
     default_preset = "fast"
     options = {"motion_bucket_id": 127, "noise_aug_strength": 0.02, "min_guidance_scale": 1.0}
     takes_text = False
+    toy_settings = staticmethod(for_toy_model)
 
     def __init__(
         self,

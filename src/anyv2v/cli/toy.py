@@ -7,8 +7,8 @@ import dataclasses
 import time
 from pathlib import Path
 
-from anyv2v.backbones import BACKBONES
-from anyv2v.backbones.i2vgen_xl import I2VGenXL, for_toy_model
+from anyv2v.backbones import BACKBONES, backbone_class
+from anyv2v.backbones.i2vgen_xl import I2VGenXL
 from anyv2v.cli.options import (
     EDIT_FLAGS,
     RUNTIME_FLAGS,
@@ -91,13 +91,18 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 def toy_configs(args: argparse.Namespace, preset: str | None = None) -> tuple[EditConfig, RuntimeConfig]:
     """Any preset at the toy model's settings, on the shipped toy model unless --model names another."""
     flags = vars(args)
-    if flags["runtime.model"] is None and flags["runtime.backbone"] not in (None, I2VGenXL.name):
-        backbone = flags["runtime.backbone"]
+    kind = backbone_class(flags["runtime.backbone"] or I2VGenXL.name)
+    if kind.toy_settings is None:
+        designed = " or ".join(name for name in BACKBONES if backbone_class(name).toy_settings is not None)
         raise AnyV2VError(
-            f"no toy {backbone} model ships yet (the toy model is an I2VGen-XL): pass --model FOLDER, a small "
-            f"{backbone} model in diffusers layout, or drop --backbone"
+            f"no toy model is designed for backbone {kind.name} yet: demo and bench run toy models of {designed}"
         )
-    edit, runtime = configs(args, preset, for_toy_model)
+    if flags["runtime.model"] is None and kind is not I2VGenXL:
+        raise AnyV2VError(
+            f"no toy {kind.name} model ships yet (the toy model is an I2VGen-XL): pass --model FOLDER, one that "
+            f"`anyv2v train-toy --backbone {kind.name}` saved, or drop --backbone"
+        )
+    edit, runtime = configs(args, preset, kind.toy_settings)
     if runtime.model is None:
         runtime = dataclasses.replace(runtime, model=TOY_MODEL)
     return edit, runtime
