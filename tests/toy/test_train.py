@@ -26,9 +26,9 @@ def test_a_few_training_steps_lower_both_losses(tmp_path):
     assert np.mean(vae_losses[-5:]) < 0.7 * np.mean(vae_losses[:5])
 
     backbone = toy_backbone(components, torch.device("cpu"))
-    ema, unet_losses = train_unet(backbone, config, quiet)
+    learned, unet_losses = train_unet(backbone, config, quiet)
     assert np.mean(unet_losses[-10:]) < 0.8 * np.mean(unet_losses[:5])
-    assert not any(p.requires_grad for p in ema.parameters())
+    assert list(learned) == ["unet"] and not any(p.requires_grad for p in learned["unet"].parameters())
 
     encoder = {k: v.clone() for k, v in components["vae"].encoder.state_dict().items()}
     decoder = {k: v.clone() for k, v in components["vae"].decoder.state_dict().items()}
@@ -189,3 +189,22 @@ def test_a_backbone_without_a_toy_design_or_a_vae_width_its_groups_cannot_split_
         train_toy(tmp_path / "wan", dataclasses.replace(TINY_RUN, backbone="wan"), quiet)
     with pytest.raises(AnyV2VError, match=r"--vae-width 48 is not a positive multiple of 32 \(the svd toy VAE's"):
         train_toy(tmp_path / "svd", dataclasses.replace(TINY_RUN, backbone="svd", vae_width=48), quiet)
+
+
+def test_the_image_encoder_learns_with_the_unet_when_asked_and_stays_as_seeded_otherwise(tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    from anyv2v.cli import main
+    from anyv2v.toy.train import train_toy
+
+    def encoder(folder):
+        return load_file(str(folder / "image_encoder" / "model.safetensors"))
+
+    frozen = train_toy(tmp_path / "frozen", TINY_RUN, quiet)
+    learned = train_toy(tmp_path / "learned", dataclasses.replace(TINY_RUN, train_image_encoder=True), quiet)
+    before, after = encoder(frozen), encoder(learned)
+    assert any(not torch.equal(before[key], after[key]) for key in before)
+    assert weights(frozen).keys() == weights(learned).keys()
+    with pytest.raises(SystemExit):
+        main(["train-toy", "--help"])
+    assert "--no-train-image-encoder" in capsys.readouterr().out

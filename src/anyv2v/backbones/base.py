@@ -217,6 +217,11 @@ class Backbone(ABC):
     def encode_frame(self, frame: Image.Image, *, sample: bool, generator: torch.Generator | None) -> FrameEncoding:
         """Encode a conditioning frame once; several branches reuse it."""
 
+    def embed_image(self, frame: Image.Image) -> torch.Tensor:
+        """The conditioning frame's image embedding alone (`encode_frame` gives it without gradients; a toy
+        model's trainer teaches its image encoder through this)."""
+        raise NotImplementedError(f"backbone {self.name} has no image embedding to train")
+
     @abstractmethod
     def condition(self, prompt: str, frame: FrameEncoding, video: VideoConfig, *, negative: bool = False) -> Condition:
         """Conditions for one branch; `negative` builds the branch classifier-free guidance contrasts with."""

@@ -147,7 +147,7 @@ class I2VGenXL(Backbone):
     def encode_frame(self, frame: Image.Image, *, sample: bool, generator: torch.Generator | None) -> FrameEncoding:
         pixels = _to_pixels(frame).to(self.device, self.dtype)
         return FrameEncoding(
-            embedding=self._embed_image(frame),
+            embedding=self.embed_image(frame),
             latent=self._encode_pixels(pixels, sample=sample, generator=generator).unsqueeze(2),
         )
 
@@ -206,7 +206,7 @@ class I2VGenXL(Backbone):
         return {"C": self.unet.config.in_channels, "F": video.num_frames, "H": video.height // factor,
                 "W": video.width // factor}  # fmt: skip
 
-    def _embed_image(self, frame: Image.Image) -> torch.Tensor:
+    def embed_image(self, frame: Image.Image) -> torch.Tensor:
         """CLIP image embedding of the frame's central square, at the image encoder's input size."""
         pixels = self.feature_extractor(frame).to(self.device, self.image_encoder.dtype)
         return self.image_encoder(pixels).image_embeds.unsqueeze(1).to(self.dtype)

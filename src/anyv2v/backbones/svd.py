@@ -157,7 +157,7 @@ class StableVideoDiffusion(Backbone):
         noise = randn_tensor(pixels.shape, generator=fixed, device=self.device, dtype=pixels.dtype)
         augmented = pixels + self.run_options["noise_aug_strength"] * noise
         latent = self.vae.encode(augmented.to(self.vae.dtype)).latent_dist.mode()
-        return FrameEncoding(embedding=self._embed_image(frame), latent=latent.to(self.dtype))
+        return FrameEncoding(embedding=self.embed_image(frame), latent=latent.to(self.dtype))
 
     def condition(self, prompt: str, frame: FrameEncoding, video: VideoConfig, *, negative: bool = False):
         import torch
@@ -222,7 +222,7 @@ class StableVideoDiffusion(Backbone):
         return {"C": self.unet.config.out_channels, "F": video.num_frames, "H": video.height // factor,
                 "W": video.width // factor}  # fmt: skip
 
-    def _embed_image(self, frame: Image.Image) -> torch.Tensor:
+    def embed_image(self, frame: Image.Image) -> torch.Tensor:
         """As StableVideoDiffusionPipeline: antialiased resize to the encoder's size in [-1, 1], then CLIP's
         normalization without crop."""
         from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion import (

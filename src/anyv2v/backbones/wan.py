@@ -277,7 +277,7 @@ class Wan(Backbone):
             black = pixels.new_zeros(1, 3, self.num_frames - 1, *pixels.shape[-2:])
             pixels = torch.cat([pixels, black], dim=2)
         latent = self._encode(pixels, sample=sample, generator=generator)
-        embedding = self._embed_image(frame) if self.uses_clip else torch.zeros(1, 0, device=self.device)
+        embedding = self.embed_image(frame) if self.uses_clip else torch.zeros(1, 0, device=self.device)
         return FrameEncoding(embedding=embedding, latent=latent)
 
     def condition(
@@ -383,7 +383,7 @@ class Wan(Backbone):
         levels[0] = 0
         return levels.repeat_interleave(per_frame).expand(latents.shape[0], -1)
 
-    def _embed_image(self, frame: Image.Image) -> torch.Tensor:
+    def embed_image(self, frame: Image.Image) -> torch.Tensor:
         """CLIP's penultimate hidden states of the frame (all tokens), as Wan 2.1 I2V reads them."""
         pixels = self.image_processor(frame).to(self.device, self.image_encoder.dtype)
         states = self.image_encoder(pixel_values=pixels, output_hidden_states=True).hidden_states[-2]

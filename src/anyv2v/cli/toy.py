@@ -81,10 +81,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train-toy", help="train the toy I2VGen-XL on the synthetic world (CPU or GPU)")
     train.add_argument("-o", "--output", required=True, help="folder to save the model in diffusers layout")
     for field in dataclasses.fields(TrainConfig):
-        train.add_argument(
-            f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default,
-            metavar=field.name.upper(), help=f"{field.metadata['help']} (default {field.default})",
-        )  # fmt: skip
+        flag, help = f"--{field.name.replace('_', '-')}", f"{field.metadata['help']} (default {field.default})"
+        if isinstance(field.default, bool):
+            train.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default, help=help)
+        else:
+            train.add_argument(
+                flag, type=type(field.default), default=field.default, metavar=field.name.upper(), help=help
+            )
     train.set_defaults(run=run_train_toy)
 
 

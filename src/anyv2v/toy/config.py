@@ -35,6 +35,9 @@ class TrainConfig:
     unet_lr: float = _option(5e-4, "UNet learning rate")
     first_frame_weight: float = _option(4.0, "loss weight of frame 0, the conditioning frame, against each other")
     high_noise_bias: float = _option(2.0, "timesteps drawn with density rising as t^(bias - 1); 1 is uniform")
+    train_image_encoder: bool = _option(
+        False, "the CLIP image encoder learns with the UNet (else it keeps its seeded random weights)"
+    )
     image_dropout: float = _option(0.1, "share of zeroed image embeddings, so guidance has something to contrast")
     ema_decay: float = _option(0.995, "decay of the UNet's weight average (the shipped copy)")
     log_every: int = _option(50, "steps between log lines")

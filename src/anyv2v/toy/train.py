@@ -186,18 +186,21 @@ def latent_scaling_factor(backbone: Backbone, seed: int, world: World, size: int
 
 def train_unet(
     backbone: Backbone, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None
-) -> tuple[torch.nn.Module, list[float]]:
-    """Returns the EMA copy of the UNet (the one that is shipped) and the loss of every step."""
-    unet = backbone.denoiser_module
-    ema = copy.deepcopy(unet).requires_grad_(False)
-    unet.train().requires_grad_(True)
+) -> tuple[dict[str, torch.nn.Module], list[float]]:
+    """Returns the EMA copies of what learned, by component name (the UNet, and the image encoder where it
+    learns too: the copies that are shipped), and the loss of every step."""
+    learners = torch.nn.ModuleDict({backbone.denoiser: backbone.denoiser_module})
+    if config.train_image_encoder:
+        learners["image_encoder"] = backbone.image_encoder
+    ema = copy.deepcopy(learners).requires_grad_(False)
+    learners.train().requires_grad_(True)
     warmup = min(100, config.unet_steps // 10)
     losses = run_stage(
-        "unet", config.unet_steps, config.unet_batch, partial(denoiser_loss, backbone, config), unet,
-        list(unet.parameters()), config.unet_lr, config, log, checkpoints, warmup=warmup, ema=ema,
+        "unet", config.unet_steps, config.unet_batch, partial(denoiser_loss, backbone, config), learners,
+        list(learners.parameters()), config.unet_lr, config, log, checkpoints, warmup=warmup, ema=ema,
     )  # fmt: skip
-    unet.eval().requires_grad_(False)
-    return ema.eval(), losses
+    learners.eval().requires_grad_(False)
+    return dict(ema.eval().items()), losses
 
 
 def denoiser_loss(backbone: Backbone, config: TrainConfig, step: int, clips: list[np.ndarray]) -> torch.Tensor:
@@ -206,7 +209,7 @@ def denoiser_loss(backbone: Backbone, config: TrainConfig, step: int, clips: lis
     there. Dropped conditions are the negative branch's, the one guidance contrasts with."""
     generator = torch.Generator().manual_seed(step_random(config.seed, "unet", step)[1])
     dropped = (torch.rand(len(clips), generator=generator) < config.image_dropout).tolist()
-    latents, condition = clip_batch(backbone, clips, dropped)
+    latents, condition = clip_batch(backbone, clips, dropped, embedding_learns=config.train_image_encoder)
     noise = torch.randn(latents.shape, generator=generator).to(backbone.device)
     process = backbone.process
     levels = [process.training_level(p) for p in training_positions(len(clips), config.high_noise_bias, generator)]
@@ -235,18 +238,20 @@ def frame_weighted_mse(
     return (per_frame * weights).sum(dim=1).div(weights.sum()).mean()
 
 
-@torch.no_grad()
 def clip_batch(
-    backbone: Backbone, clips: list[np.ndarray], negative: list[bool] | None = None
+    backbone: Backbone, clips: list[np.ndarray], negative: list[bool] | None = None, *, embedding_learns: bool = False
 ) -> tuple[torch.Tensor, Condition]:
     """Latents and conditions (the empty prompt; the negative branch's where `negative` says) of a batch of
-    clips, encoded exactly as AnyV2V encodes them."""
+    clips, encoded exactly as AnyV2V encodes them; the image embedding keeps its gradient where
+    `embedding_learns` (the encoders are gradient-free otherwise)."""
     latents, conditions = [], []
     for clip, drop in zip(clips, negative or [False] * len(clips), strict=True):
         frames = to_images(clip)
         video = VideoConfig(num_frames=len(frames), fps=FPS, height=clip.shape[1], width=clip.shape[2])
         latents.append(backbone.encode_video(frames, sample=False, generator=None))
         first = backbone.encode_frame(frames[0], sample=False, generator=None)
+        if embedding_learns:
+            first = dataclasses.replace(first, embedding=backbone.embed_image(frames[0]))
         conditions.append(backbone.condition("", first, video, negative=drop))
     return torch.cat(latents), Condition.cat(conditions)
 
@@ -347,7 +352,10 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
         scale = latent_scaling_factor(backbone, config.seed, world, design.frame_size)
         components["vae"].register_to_config(scaling_factor=scale)
     log(f"vae scaling factor {components['vae'].config.scaling_factor:.4f}")
-    components["unet"], _ = train_unet(backbone, config, log, checkpoints)
+    for part in backbone.models():  # only what a stage trains keeps gradients
+        part.requires_grad_(False)
+    learned, _ = train_unet(backbone, config, log, checkpoints)
+    components.update(learned)
     refine_decoder(components["vae"], config, log, checkpoints)
     for name in modules:
         components[name].to("cpu")
