@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing import get_context
 
 import numpy as np
@@ -29,36 +30,46 @@ EDITED_SHARE = 0.5  # of training scenes that are an edited twin
 STAGES = ("vae", "unet", "decoder")
 
 
+@dataclass(frozen=True)
+class Footage:
+    """What a toy model's training clips look like: their side in pixels, their length, their world."""
+
+    size: int
+    frames: int = FRAMES
+    world: World = FIRST_WORLD
+
+
 def step_random(seed: int, stage: str, step: int) -> tuple[np.random.Generator, int]:
     """The data generator of one training step, and the seed of its noise (drawn first)."""
     rng = np.random.default_rng([seed, STAGES.index(stage), step])
     return rng, int(rng.integers(2**62))
 
 
-def training_scene(rng: np.random.Generator, size: int, world: World) -> Scene:
+def training_scene(rng: np.random.Generator, footage: Footage) -> Scene:
     """A scene from a seed below the held-out range, in half the draws with one of the world's edits applied:
     random scenes alone never hold a textured object, which the restyle edit asks the model to make."""
     seed = int(rng.integers(0, HELDOUT_SEEDS.start))
-    scene = random_scene(seed, size, FRAMES, world)
+    scene = random_scene(seed, footage.size, footage.frames, footage.world)
     return edit_scene(scene, str(rng.choice(EDITS)), seed) if rng.random() < EDITED_SHARE else scene
 
 
-def training_clips(rng: np.random.Generator, count: int, size: int, world: World) -> list[np.ndarray]:
-    return [render(training_scene(rng, size, world)) for _ in range(count)]
+def training_clips(rng: np.random.Generator, count: int, footage: Footage) -> list[np.ndarray]:
+    return [render(training_scene(rng, footage)) for _ in range(count)]
 
 
-def training_frames(rng: np.random.Generator, count: int, size: int, world: World) -> np.ndarray:
+def training_frames(rng: np.random.Generator, count: int, footage: Footage) -> np.ndarray:
     """Single frames, each from its own clip: a batch of them is far more varied than a batch of whole clips,
     whose frames repeat one scene, and the VAE generalizes several times faster."""
-    return np.stack([render_frame(training_scene(rng, size, world), int(rng.integers(FRAMES))) for _ in range(count)])
+    scenes = (training_scene(rng, footage) for _ in range(count))
+    return np.stack([render_frame(scene, int(rng.integers(footage.frames))) for scene in scenes])
 
 
 def step_batch(
-    seed: int, stage: str, count: int, size: int, step: int, *, world: World = FIRST_WORLD, clips: bool
+    seed: int, stage: str, count: int, step: int, *, footage: Footage, clips: bool
 ) -> np.ndarray | list[np.ndarray]:
     """What `stage` trains on at `step`: `count` whole clips, or single frames each from its own clip."""
     rng, _ = step_random(seed, stage, step)
-    return (training_clips if clips else training_frames)(rng, count, size, world)
+    return (training_clips if clips else training_frames)(rng, count, footage)
 
 
 class RenderedAhead:

@@ -170,6 +170,7 @@ class ToyDesign:
     components: Callable[..., dict]  # (scratch, seed, vae_width, vae_layers) -> untrained components
     vae_width_multiple: int  # the VAE's norm groups split its widths into equal parts
     temporal_vae: bool  # the VAE decodes a clip's frames together, so it learns on whole clips
+    frames: int = FRAMES  # of a training clip
 
 
 TOY_DESIGNS = {

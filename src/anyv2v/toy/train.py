@@ -39,7 +39,7 @@ from anyv2v.config import VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.runtime import atomic_output
 from anyv2v.toy.config import TrainConfig
-from anyv2v.toy.data import FPS, FRAMES, STAGES, RenderedAhead, step_batch, step_random, training_clips
+from anyv2v.toy.data import FPS, FRAMES, STAGES, Footage, RenderedAhead, step_batch, step_random, training_clips
 from anyv2v.toy.model import TOY_DESIGNS, ToyDesign, save_diffusers_layout
 from anyv2v.toy.world import World, to_images
 
@@ -106,11 +106,8 @@ def run_stage(
         losses = list(state["losses"])
         log(f"{stage}: resumed after step {len(losses)}/{steps}")
     remaining = range(len(losses) + 1, steps + 1)
-    design = toy_design(config)
-    count, clips = stage_draws(stage, batch_size, design)
-    render = partial(
-        step_batch, config.seed, stage, count, design.frame_size, world=training_world(config), clips=clips
-    )
+    count, clips = stage_draws(stage, batch_size, toy_design(config))
+    render = partial(step_batch, config.seed, stage, count, footage=training_footage(config), clips=clips)
     with RenderedAhead(render, remaining, config.workers) as batches:
         for step in remaining:
             torch.manual_seed(config.seed + 7919 * step + STAGES.index(stage))  # dropout in the models draws from it
@@ -177,9 +174,9 @@ def _reconstruction_loss(vae, step: int, batch: np.ndarray | list[np.ndarray]) -
 
 
 @torch.no_grad()
-def latent_scaling_factor(backbone: Backbone, seed: int, world: World, size: int, clips: int = 32) -> float:
+def latent_scaling_factor(backbone: Backbone, seed: int, footage: Footage, clips: int = 32) -> float:
     """1 / std of the VAE's latents, so diffusion sees unit-variance data, as Stable Diffusion's VAE factor does."""
-    frames = training_clips(np.random.default_rng([seed, len(STAGES)]), clips, size, world)
+    frames = training_clips(np.random.default_rng([seed, len(STAGES)]), clips, footage)
     latents = torch.cat([backbone.vae.encode(to_pixels(f).to(backbone.device)).latent_dist.mean for f in frames])
     return float(1.0 / latents.std())
 
@@ -323,6 +320,11 @@ def training_world(config: TrainConfig) -> World:
     return World((config.object_radius_min, config.object_radius_max))
 
 
+def training_footage(config: TrainConfig) -> Footage:
+    design = toy_design(config)
+    return Footage(design.frame_size, design.frames, training_world(config))
+
+
 def checkpoint_folder(output: Path) -> Path:
     return output.with_name(f"{output.name}.checkpoints")
 
@@ -349,7 +351,7 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     train_vae(components["vae"], config, log, checkpoints)
     backbone = toy_backbone(components, device, design)
     if config.vae_steps or not config.init:  # an unchanged encoder keeps the scale its UNet was trained at
-        scale = latent_scaling_factor(backbone, config.seed, world, design.frame_size)
+        scale = latent_scaling_factor(backbone, config.seed, training_footage(config))
         components["vae"].register_to_config(scaling_factor=scale)
     log(f"vae scaling factor {components['vae'].config.scaling_factor:.4f}")
     for part in backbone.models():  # only what a stage trains keeps gradients
