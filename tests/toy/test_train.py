@@ -162,30 +162,34 @@ def test_frame_zero_is_weighted_on_whichever_axis_the_backbone_keeps_its_frames(
     )
 
 
-def test_a_toy_svd_trains_through_the_same_stages_and_runs_in_the_demo(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("backbone", "pipeline", "frames"),
+    [("svd", "StableVideoDiffusionPipeline", 8), ("wan", "WanImageToVideoPipeline", 9)],
+)
+def test_other_backbones_toys_train_through_the_same_stages_and_run_in_the_demo(
+    tmp_path, capsys, backbone, pipeline, frames
+):
     from anyv2v.cli import main
     from anyv2v.toy.train import train_toy
 
-    model = train_toy(tmp_path / "svd", dataclasses.replace(TINY_RUN, backbone="svd"), quiet)
-    assert json.loads((model / "model_index.json").read_text())["_class_name"] == "StableVideoDiffusionPipeline"
+    model = train_toy(tmp_path / backbone, dataclasses.replace(TINY_RUN, backbone=backbone), quiet)
+    assert json.loads((model / "model_index.json").read_text())["_class_name"] == pipeline
     output = tmp_path / "demo.mp4"
-    args = ["demo", "--backbone", "svd", "--model", str(model), "-o", str(output), "--steps", "3",
+    args = ["demo", "--backbone", backbone, "--model", str(model), "-o", str(output), "--steps", "3",
             "--inversion-steps", "3", "--quiet", "--no-cache"]  # fmt: skip
     assert main(args) == 0
     assert "edit carried:" in capsys.readouterr().out
     with av.open(str(output)) as container:
-        frames = list(container.decode(video=0))
-    assert len(frames) == 8 and (frames[0].width, frames[0].height) == (64, 64)
+        decoded = list(container.decode(video=0))
+    assert len(decoded) == frames and (decoded[0].width, decoded[0].height) == (64, 64)
 
 
 def test_a_backbone_without_a_toy_design_or_a_vae_width_its_groups_cannot_split_is_refused(tmp_path):
     from anyv2v.errors import AnyV2VError
     from anyv2v.toy.train import train_toy
 
-    with pytest.raises(
-        AnyV2VError, match=r"no toy model is designed for backbone 'wan': use --backbone i2vgen-xl or svd"
-    ):
-        train_toy(tmp_path / "wan", dataclasses.replace(TINY_RUN, backbone="wan"), quiet)
+    with pytest.raises(AnyV2VError, match=r"no toy model is designed for backbone 'ltx': use --backbone i2vgen-xl or"):
+        train_toy(tmp_path / "ltx", dataclasses.replace(TINY_RUN, backbone="ltx"), quiet)
     with pytest.raises(AnyV2VError, match=r"--vae-width 48 is not a positive multiple of 32 \(the svd toy VAE's"):
         train_toy(tmp_path / "svd", dataclasses.replace(TINY_RUN, backbone="svd", vae_width=48), quiet)
 

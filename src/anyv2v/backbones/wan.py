@@ -99,6 +99,16 @@ WAN21_480P = dataclasses.replace(FAST, video=VideoConfig(num_frames=81, fps=16.0
 WAN21_720P = dataclasses.replace(FAST, video=VideoConfig(num_frames=81, fps=16.0, height=720, width=1280))
 
 
+def for_toy_model(config: EditConfig) -> EditConfig:
+    """A recipe at the toy Wan's size (anyv2v/toy: 9 frames of 64x64, trained at 8 fps with empty prompts, so
+    an empty negative prompt), and the toy models' milder guidance."""
+    return dataclasses.replace(
+        config,
+        video=VideoConfig(num_frames=9, fps=8.0, height=64, width=64),
+        sampling=dataclasses.replace(config.sampling, negative_prompt="", guidance_scale=3.0),
+    )
+
+
 @dataclass
 class WanCondition(Condition):
     text: torch.Tensor  # (B, 512, dim) UMT5 states, zero past the prompt's tokens
@@ -180,6 +190,7 @@ class Wan(Backbone):
     default_preset = "fast"
     options = OPTIONS
     size_multiple = 32  # what --resize fit rounds to: valid for both families (Wan 2.2 needs it)
+    toy_settings = staticmethod(for_toy_model)
 
     def __init__(
         self,
@@ -379,9 +390,9 @@ class Wan(Backbone):
 
         _, patch_height, patch_width = self.transformer.config.patch_size
         per_frame = (latents.shape[3] // patch_height) * (latents.shape[4] // patch_width)
-        levels = timestep.to(torch.float32).expand(latents.shape[2]).clone()
-        levels[0] = 0
-        return levels.repeat_interleave(per_frame).expand(latents.shape[0], -1)
+        levels = timestep.to(torch.float32).reshape(-1, 1).expand(latents.shape[0], latents.shape[2]).clone()
+        levels[:, 0] = 0  # one timestep for the batch (sampling), or one per clip (training)
+        return levels.repeat_interleave(per_frame, dim=1)
 
     def embed_image(self, frame: Image.Image) -> torch.Tensor:
         """CLIP's penultimate hidden states of the frame (all tokens), as Wan 2.1 I2V reads them."""

@@ -2,14 +2,15 @@
 
 Same classes as the hub models (for I2VGen-XL: I2VGenXLUNet, AutoencoderKL, CLIP text and vision encoders,
 DDIM; for Stable Video Diffusion: UNetSpatioTemporalConditionModel, AutoencoderKLTemporalDecoder, CLIP vision,
-Euler), so a toy model loads through exactly the code path a hub id takes.
+Euler; for Wan: WanTransformer3DModel, AutoencoderKLWan, UMT5, UniPC), so a toy model loads through exactly
+the code path a hub id takes.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import diffusers
@@ -17,9 +18,12 @@ import torch
 from diffusers import (
     AutoencoderKL,
     AutoencoderKLTemporalDecoder,
+    AutoencoderKLWan,
     DDIMScheduler,
     EulerDiscreteScheduler,
     UNetSpatioTemporalConditionModel,
+    UniPCMultistepScheduler,
+    WanTransformer3DModel,
 )
 from diffusers.models.unets import I2VGenXLUNet
 from safetensors import safe_open
@@ -30,10 +34,13 @@ from transformers import (
     CLIPTokenizer,
     CLIPVisionConfig,
     CLIPVisionModelWithProjection,
+    UMT5Config,
+    UMT5EncoderModel,
 )
 
 from anyv2v.backbones.base import ImageNormalization
 from anyv2v.backbones.svd import SCHEDULER_CONFIG as SVD_SCHEDULER
+from anyv2v.backbones.wan import SCHEDULER_CONFIG as WAN_SCHEDULER
 from anyv2v.toy.data import FRAMES
 
 SHIPPED_MODEL = Path(__file__).parent / "weights"
@@ -57,6 +64,7 @@ FRAME_SIZE = 32  # pixels
 LATENT_SIZE = 16  # the VAE downsamples 2x
 SVD_FRAME_SIZE = 64  # SVD's sizes are multiples of 64; its toy VAE downsamples 4x to the same 16x16 latents
 SVD_CLIP_SIZE = 224  # SVD resizes the conditioning frame to 224 pixels for CLIP, whatever the encoder's size
+WAN_FRAMES = 9  # Wan's clips are 4k + 1 frames: the first, then groups of four
 
 
 BYTE_TOKEN_IDS = {"bos_token_id": 512, "eos_token_id": 513, "pad_token_id": 513}  # the byte-level vocabulary's
@@ -160,6 +168,39 @@ def toy_svd_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_la
     }
 
 
+def toy_wan_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_layers: int = 1) -> dict:
+    """Untrained toy Wan, conditioned as Wan 2.2 is (the first latent frame is the clean image latent, told
+    noise level zero), at 9 frames of 64x64: a causal 3D VAE compressing 4x in space and in time to 3 latent
+    frames of 16x16x4, a diffusion transformer of Wan's class over 1x2x2 patches, a small UMT5."""
+    from anyv2v.evaluation.full_size import character_tokenizer
+
+    torch.manual_seed(seed)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=4, attention_head_dim=16, in_channels=4, out_channels=4,
+        text_dim=EMBED_DIM, freq_dim=64, ffn_dim=4 * EMBED_DIM, num_layers=4, rope_max_seq_len=32,
+    )  # fmt: skip
+    torch.manual_seed(seed + 1)
+    vae = AutoencoderKLWan(
+        base_dim=vae_width, z_dim=4, dim_mult=[1, 2, 2], num_res_blocks=vae_layers, temperal_downsample=[True, True],
+        latents_mean=[0.0] * 4, latents_std=[1.0] * 4, scale_factor_spatial=4, scale_factor_temporal=4,
+    )  # fmt: skip
+    tokenizer = character_tokenizer()
+    torch.manual_seed(seed + 2)
+    text_encoder = UMT5EncoderModel(
+        UMT5Config(
+            vocab_size=len(tokenizer), d_model=EMBED_DIM, d_kv=16, d_ff=2 * EMBED_DIM, num_layers=2, num_heads=4,
+            relative_attention_num_buckets=8, relative_attention_max_distance=16,
+        )
+    )  # fmt: skip
+    return {
+        "transformer": transformer,
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "scheduler": UniPCMultistepScheduler.from_config(WAN_SCHEDULER),
+    }
+
+
 @dataclass(frozen=True)
 class ToyDesign:
     """What the toy models of two backbones differ in; the world, its data and the training loop are shared."""
@@ -169,20 +210,29 @@ class ToyDesign:
     frame_size: int  # pixels, square
     components: Callable[..., dict]  # (scratch, seed, vae_width, vae_layers) -> untrained components
     vae_width_multiple: int  # the VAE's norm groups split its widths into equal parts
-    temporal_vae: bool  # the VAE decodes a clip's frames together, so it learns on whole clips
+    # What the VAE learns on: "frames" (single frames, each from its own clip), "clip frames" (whole clips as
+    # frames, which its decoder mixes), "clips" (whole clips as one video tensor, a 3D VAE's input)
+    vae_input: str
     frames: int = FRAMES  # of a training clip
+    settings: dict = field(default_factory=dict)  # the backbone's own, as model_index.json records them
 
 
 TOY_DESIGNS = {
-    "i2vgen-xl": ToyDesign("i2vgen-xl", "I2VGenXLPipeline", FRAME_SIZE, toy_components, 16, temporal_vae=False),
-    "svd": ToyDesign("svd", "StableVideoDiffusionPipeline", SVD_FRAME_SIZE, toy_svd_components, 32, temporal_vae=True),
+    "i2vgen-xl": ToyDesign("i2vgen-xl", "I2VGenXLPipeline", FRAME_SIZE, toy_components, 16, "frames"),
+    "svd": ToyDesign("svd", "StableVideoDiffusionPipeline", SVD_FRAME_SIZE, toy_svd_components, 32, "clip frames"),
+    "wan": ToyDesign(
+        "wan", "WanImageToVideoPipeline", 64, toy_wan_components, 8, "clips", WAN_FRAMES, {"expand_timesteps": True}
+    ),
 }
 
 
-def save_diffusers_layout(components: dict, folder: Path, pipeline: str = "I2VGenXLPipeline") -> Path:
-    """model_index.json plus one subfolder per component, as the hub's models are laid out."""
+def save_diffusers_layout(
+    components: dict, folder: Path, pipeline: str = "I2VGenXLPipeline", settings: dict | None = None
+) -> Path:
+    """model_index.json (with the pipeline's `settings`) plus one subfolder per component, as the hub's models
+    are laid out."""
     folder.mkdir(parents=True, exist_ok=True)
-    index = {"_class_name": pipeline, "_diffusers_version": diffusers.__version__}
+    index = {"_class_name": pipeline, "_diffusers_version": diffusers.__version__, **(settings or {})}
     for name, component in components.items():
         library = "diffusers" if type(component).__module__.startswith("diffusers") else "transformers"
         kind = "CLIPImageProcessor" if isinstance(component, ImageNormalization) else type(component).__name__

@@ -39,7 +39,7 @@ from anyv2v.config import VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.runtime import atomic_output
 from anyv2v.toy.config import TrainConfig
-from anyv2v.toy.data import FPS, FRAMES, STAGES, Footage, RenderedAhead, step_batch, step_random, training_clips
+from anyv2v.toy.data import FPS, STAGES, Footage, RenderedAhead, step_batch, step_random, training_clips
 from anyv2v.toy.model import TOY_DESIGNS, ToyDesign, save_diffusers_layout
 from anyv2v.toy.world import World, to_images
 
@@ -128,20 +128,21 @@ def run_stage(
 def stage_draws(stage: str, batch_size: int, design: ToyDesign) -> tuple[int, bool]:
     """How many items a step of `stage` draws, and whether they are whole clips: the UNet learns on clips; a
     VAE on single frames (`batch_size` of them, each from its own clip: far more varied than a clip's
-    frames), unless its decoder mixes frames, when it takes `batch_size` frames as whole clips."""
+    frames), unless it reads or decodes frames together, when it takes `batch_size` frames as whole clips."""
     if stage == "unet":
         return batch_size, True
-    if design.temporal_vae:
-        return max(1, batch_size // FRAMES), True
-    return batch_size, False
+    if design.vae_input == "frames":
+        return batch_size, False
+    return max(1, batch_size // design.frames), True
 
 
 def train_vae(vae, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None):
     """Returns the loss of every step."""
     vae.train().requires_grad_(True)
+    reconstruction = partial(_reconstruction_loss, vae, toy_design(config).vae_input)
     losses = run_stage(
-        "vae", config.vae_steps, config.vae_batch, partial(_reconstruction_loss, vae), vae, list(vae.parameters()),
-        config.vae_lr, config, log, checkpoints,
+        "vae", config.vae_steps, config.vae_batch, reconstruction, vae, list(vae.parameters()), config.vae_lr,
+        config, log, checkpoints,
     )  # fmt: skip
     vae.eval().requires_grad_(False)
     return losses
@@ -154,31 +155,48 @@ def refine_decoder(vae, config: TrainConfig, log: Callable[[str], None], checkpo
     parameters = [*vae.decoder.parameters(), *(post.parameters() if post is not None else [])]
     for parameter in parameters:
         parameter.requires_grad_(True)
+    reconstruction = partial(_reconstruction_loss, vae, toy_design(config).vae_input)
     losses = run_stage(
-        "decoder", config.decoder_steps, config.vae_batch, partial(_reconstruction_loss, vae), vae, parameters,
-        config.decoder_lr, config, log, checkpoints,
+        "decoder", config.decoder_steps, config.vae_batch, reconstruction, vae, parameters, config.decoder_lr,
+        config, log, checkpoints,
     )  # fmt: skip
     vae.eval().requires_grad_(False)
     return losses
 
 
-def _reconstruction_loss(vae, step: int, batch: np.ndarray | list[np.ndarray]) -> torch.Tensor:
-    """On frames, or on whole clips (a list), which a temporal decoder decodes a clip at a time."""
-    pixels = to_pixels(np.concatenate(batch) if isinstance(batch, list) else batch).to(vae.device)
+def vae_pixels(batch: np.ndarray | list[np.ndarray], vae_input: str) -> tuple[torch.Tensor, dict]:
+    """A batch of frames or clips as the VAE takes it (`ToyDesign.vae_input`), and what its decoder is told."""
+    if vae_input == "frames":
+        return to_pixels(batch), {}
+    frames = to_pixels(np.concatenate(batch))
+    if vae_input == "clip frames":
+        return frames, {"num_frames": len(batch[0])}
+    return frames.unflatten(0, (len(batch), -1)).transpose(1, 2), {}  # (clips, 3, frames, H, W)
+
+
+def _reconstruction_loss(vae, vae_input: str, step: int, batch: np.ndarray | list[np.ndarray]) -> torch.Tensor:
+    pixels, told = vae_pixels(batch, vae_input)
+    pixels = pixels.to(vae.device)
     posterior = vae.encode(pixels).latent_dist
     # Decode the mean, as inference does (VAEConfig.encode="mean"); sampling noise only slows learning.
-    per_clip = {"num_frames": len(batch[0])} if isinstance(batch, list) else {}
-    reconstruction = vae.decode(posterior.mean, **per_clip).sample
+    reconstruction = vae.decode(posterior.mean, **told).sample
     loss = F.mse_loss(reconstruction, pixels) + 0.5 * F.l1_loss(reconstruction, pixels)
     return loss + 1e-6 * posterior.kl().mean()
 
 
 @torch.no_grad()
-def latent_scaling_factor(backbone: Backbone, seed: int, footage: Footage, clips: int = 32) -> float:
-    """1 / std of the VAE's latents, so diffusion sees unit-variance data, as Stable Diffusion's VAE factor does."""
-    frames = training_clips(np.random.default_rng([seed, len(STAGES)]), clips, footage)
-    latents = torch.cat([backbone.vae.encode(to_pixels(f).to(backbone.device)).latent_dist.mean for f in frames])
-    return float(1.0 / latents.std())
+def normalize_latents(vae, vae_input: str, footage: Footage, seed: int, clips: int = 32) -> str:
+    """Make diffusion see unit-variance latents: Stable Diffusion's one factor (1 / std of the VAE's latents),
+    or Wan's mean and std per channel. Returns what was set, for the log."""
+    sample = training_clips(np.random.default_rng([seed, len(STAGES)]), clips, footage)
+    batches = sample if vae_input == "frames" else [[clip] for clip in sample]
+    latents = torch.cat([vae.encode(vae_pixels(b, vae_input)[0].to(vae.device)).latent_dist.mean for b in batches])
+    if vae.config.get("latents_std") is not None:  # Wan's VAEs normalize per channel (AutoencoderKL's: None)
+        channels = latents.transpose(0, 1).flatten(1)
+        vae.register_to_config(latents_mean=channels.mean(1).tolist(), latents_std=channels.std(1).tolist())
+        return f"latent std per channel {', '.join(f'{v:.3f}' for v in vae.config.latents_std)}"
+    vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
+    return f"scaling factor {vae.config.scaling_factor:.4f}"
 
 
 def train_unet(
@@ -188,6 +206,8 @@ def train_unet(
     learns too: the copies that are shipped), and the loss of every step."""
     learners = torch.nn.ModuleDict({backbone.denoiser: backbone.denoiser_module})
     if config.train_image_encoder:
+        if getattr(backbone, "image_encoder", None) is None:
+            raise AnyV2VError(f"--train-image-encoder: the {backbone.name} toy has no image encoder; drop the flag")
         learners["image_encoder"] = backbone.image_encoder
     ema = copy.deepcopy(learners).requires_grad_(False)
     learners.train().requires_grad_(True)
@@ -287,7 +307,7 @@ def toy_design(config: TrainConfig) -> ToyDesign:
 def toy_backbone(components: dict, device: torch.device, design: ToyDesign = TOY_DESIGNS["i2vgen-xl"]) -> Backbone:
     """The backbone around freshly built toy components, as `from_pretrained` would give them once saved."""
     kind = backbone_class(design.backbone)
-    return kind(**{**components, "scheduler": components["scheduler"].config}, device=device)
+    return kind(**{**components, "scheduler": components["scheduler"].config}, device=device, **design.settings)
 
 
 def trained_modules(components: dict) -> list[str]:
@@ -351,9 +371,7 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     train_vae(components["vae"], config, log, checkpoints)
     backbone = toy_backbone(components, device, design)
     if config.vae_steps or not config.init:  # an unchanged encoder keeps the scale its UNet was trained at
-        scale = latent_scaling_factor(backbone, config.seed, training_footage(config))
-        components["vae"].register_to_config(scaling_factor=scale)
-    log(f"vae scaling factor {components['vae'].config.scaling_factor:.4f}")
+        log(f"vae {normalize_latents(components['vae'], design.vae_input, training_footage(config), config.seed)}")
     for part in backbone.models():  # only what a stage trains keeps gradients
         part.requires_grad_(False)
     learned, _ = train_unet(backbone, config, log, checkpoints)
@@ -361,7 +379,7 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     refine_decoder(components["vae"], config, log, checkpoints)
     for name in modules:
         components[name].to("cpu")
-    save_diffusers_layout(components, output, design.pipeline)
+    save_diffusers_layout(components, output, design.pipeline, design.settings)
     world.save(output)
     log(f"saved {output} after {time.time() - started:.0f} s")
     return output
