@@ -86,7 +86,8 @@ def test_only_the_apps_own_files_are_served_and_uploads_are_capped(ui_server, ex
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{ui_server.url}gradio_api/file={path}")
         assert refused.value.code == 403
-    served = f"{ui_server.url}gradio_api/file={ui_server.output_dir.resolve() / 'examples' / examples[0].video.name}"
+    example = Path(examples[0].video.parent.name) / examples[0].video.name  # the server's copy: the same world
+    served = f"{ui_server.url}gradio_api/file={ui_server.output_dir.resolve() / 'examples' / example}"
     with urllib.request.urlopen(served) as response:  # the example clips, like every output, are the app's own
         assert response.status == 200
     boundary = "anyv2v-test"
