@@ -14,15 +14,17 @@ def _option(default, help: str):
 class TrainConfig:
     """Every number of a toy training run; checkpoints record them and refuse to resume under others."""
 
-    backbone: str = _option("i2vgen-xl", "which backbone's toy: i2vgen-xl (32x32 frames) or svd (64x64)")
+    backbone: str = _option(
+        "i2vgen-xl", "which backbone's toy: i2vgen-xl (32x32 frames), svd (64x64) or wan (9 frames of 64x64)"
+    )
     seed: int = _option(0, "seed of every weight initialization and random draw")
     init: str = _option("", "a saved toy model to continue from (its weights start every stage); empty: from scratch")
     object_radius_min: float = _option(0.1, "smallest object radius in the world trained on, a share of the frame size")
     object_radius_max: float = _option(0.2, "largest object radius in the world trained on (saved with the model)")
     vae_width: int = _option(
         32,
-        "channels of the VAE's first block, twice that in the next; a multiple of 16, of 32 for svd (with --init: "
-        "the saved VAE's)",
+        "channels of the VAE's first block, twice that in the next; a multiple of 16 (svd: 32, wan: 8; with "
+        "--init: the saved VAE's)",
     )
     vae_layers: int = _option(1, "ResNet layers per VAE block (with --init: the saved VAE's)")
     vae_steps: int = _option(4000, "VAE training steps")

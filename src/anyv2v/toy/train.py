@@ -1,11 +1,12 @@
-"""Train a toy model (I2VGen-XL's or SVD's, `ToyDesign`) from scratch on the synthetic world, reproducibly
-from a seed, resumably.
+"""Train a toy model (I2VGen-XL's, SVD's or Wan's: `ToyDesign`) from scratch on the synthetic world,
+reproducibly from a seed, resumably.
 
 Three stages: the VAE learns to reconstruct frames; with the VAE frozen, the UNet learns to denoise clip
 latents conditioned on the first frame exactly as inference conditions it (the backbone's own `encode_frame`
 / `condition`, and its noise process's training levels and targets); last, the decoder alone refines its
-reconstructions. The CLIP encoders stay at their seeded random weights: the toy model is steered by its image
-conditions, and is trained with the empty prompt only.
+reconstructions. The text encoder keeps its seeded random weights and the toy is trained with the empty
+prompt only, so it is steered by its image conditions; the image encoder learns with the denoiser when
+`train_image_encoder` says so, and otherwise keeps its seeded weights too.
 
 What makes the toy behave like a real I2V model, which reproduces its conditioning frame and carries it
 through time: frame 0's loss weighs more than each later frame's, and timesteps are drawn more often at high
