@@ -23,3 +23,13 @@ def test_shipped_model_loads_through_from_pretrained_with_the_real_classes():
     assert isinstance(backbone.image_encoder, CLIPVisionModelWithProjection)
     assert backbone.scheduler["prediction_type"] == "v_prediction"
     assert backbone.scheduler["rescale_betas_zero_snr"]
+
+
+def test_each_backbones_toy_settings_are_its_toy_designs_size_and_length():
+    from anyv2v.backbones import backbone_class
+    from anyv2v.toy.model import TOY_DESIGNS
+
+    for name, design in TOY_DESIGNS.items():
+        kind = backbone_class(name)
+        video = kind.toy_settings(kind.preset()).video
+        assert (video.height, video.width, video.num_frames) == (design.frame_size, design.frame_size, design.frames)

@@ -64,7 +64,7 @@ FRAME_SIZE = 32  # pixels
 LATENT_SIZE = 16  # the VAE downsamples 2x
 SVD_FRAME_SIZE = 64  # SVD's sizes are multiples of 64; its toy VAE downsamples 4x to the same 16x16 latents
 SVD_CLIP_SIZE = 224  # SVD resizes the conditioning frame to 224 pixels for CLIP, whatever the encoder's size
-WAN_FRAMES = 9  # Wan's clips are 4k + 1 frames: the first, then groups of four
+WAN_FRAME_SIZE, WAN_FRAMES = 64, 9  # Wan's clips are 4k + 1 frames: the first, then groups of four
 
 
 BYTE_TOKEN_IDS = {"bos_token_id": 512, "eos_token_id": 513, "pad_token_id": 513}  # the byte-level vocabulary's
@@ -221,7 +221,14 @@ TOY_DESIGNS = {
     "i2vgen-xl": ToyDesign("i2vgen-xl", "I2VGenXLPipeline", FRAME_SIZE, toy_components, 16, "frames"),
     "svd": ToyDesign("svd", "StableVideoDiffusionPipeline", SVD_FRAME_SIZE, toy_svd_components, 32, "clip frames"),
     "wan": ToyDesign(
-        "wan", "WanImageToVideoPipeline", 64, toy_wan_components, 8, "clips", WAN_FRAMES, {"expand_timesteps": True}
+        "wan",
+        "WanImageToVideoPipeline",
+        WAN_FRAME_SIZE,
+        toy_wan_components,
+        8,
+        "clips",
+        WAN_FRAMES,
+        {"expand_timesteps": True},
     ),
 }
 
