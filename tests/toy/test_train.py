@@ -151,39 +151,6 @@ def test_workers_render_the_same_data_so_the_weights_do_not_depend_on_them(tmp_p
     assert all(torch.equal(before[key], after[key]) for key in before)
 
 
-def test_a_checkpoint_written_before_a_setting_existed_resumes_while_the_setting_keeps_its_default(tmp_path):
-    from anyv2v.errors import AnyV2VError
-    from anyv2v.toy.train import Checkpoints
-
-    checkpoints = Checkpoints(tmp_path / "checkpoints", TINY_RUN)
-    (tmp_path / "checkpoints").mkdir()
-    older = {key: value for key, value in checkpoints.config.items() if key != "pyramid_noise"}
-    torch.save({"config": json.dumps(older)}, tmp_path / "checkpoints" / "unet.pt")
-    assert checkpoints.load("unet") is not None
-    with pytest.raises(AnyV2VError, match="other training settings"):
-        Checkpoints(tmp_path / "checkpoints", dataclasses.replace(TINY_RUN, pyramid_noise=0.8)).load("unet")
-
-
-def test_pyramid_noise_has_unit_variance_and_more_coarse_energy_on_the_layouts_spatial_axes():
-    from anyv2v.toy.train import training_noise
-
-    def draw(shape, layout, pyramid):
-        return training_noise(torch.Size(shape), layout, pyramid, torch.Generator().manual_seed(0))
-
-    white = draw((4, 4, 8, 16, 16), "BCFHW", 0.0)
-    assert torch.equal(white, torch.randn(4, 4, 8, 16, 16, generator=torch.Generator().manual_seed(0)))
-    pyramid = draw((4, 4, 8, 16, 16), "BCFHW", 0.8)
-    assert pyramid.shape == white.shape and pyramid.std().item() == pytest.approx(1.0, abs=1e-5)
-    # the mean of each 4x4 patch: white noise averages it away (std 1/4), pyramid noise keeps much of it
-    patches = partial(torch.nn.functional.avg_pool2d, kernel_size=4)
-    assert patches(white.flatten(0, 2)).std() < 0.3 < patches(pyramid.flatten(0, 2)).std()
-    # frames on axis 1 and channels on axis 2 (SVD's layout): still smooth over H and W, not over frames
-    moved = draw((4, 8, 4, 16, 16), "BFCHW", 0.8)
-    assert patches(moved.flatten(0, 2)).std() > 0.3
-    neighbours = (moved[:, 1:] * moved[:, :-1]).mean()  # frames draw their coarse noise independently
-    assert abs(neighbours.item()) < 0.05
-
-
 def test_frame_zero_is_weighted_on_whichever_axis_the_backbone_keeps_its_frames():
     from anyv2v.toy.train import frame_weighted_mse
 

@@ -37,11 +37,6 @@ class TrainConfig:
     unet_lr: float = _option(5e-4, "UNet learning rate")
     first_frame_weight: float = _option(4.0, "loss weight of frame 0, the conditioning frame, against each other")
     high_noise_bias: float = _option(2.0, "timesteps drawn with density rising as t^(bias - 1); 1 is uniform")
-    pyramid_noise: float = _option(
-        0.0,
-        "training noise with more energy at coarse scales: each halving of the size adds noise weighted this "
-        "much more (0: white noise)",
-    )
     train_image_encoder: bool = _option(
         False, "the CLIP image encoder learns with the UNet (else it keeps its seeded random weights)"
     )

@@ -11,9 +11,7 @@ prompt only, so it is steered by its image conditions; the image encoder learns 
 What makes the toy behave like a real I2V model, which reproduces its conditioning frame and carries it
 through time: frame 0's loss weighs more than each later frame's, and timesteps are drawn more often at high
 noise, where only the condition tells what the clip holds (TrainConfig's `first_frame_weight` and
-`high_noise_bias`). With `pyramid_noise` the training noise hides coarse structure more than white noise
-does, so the model learns to take the look of large regions from its condition rather than from the noisy
-latent.
+`high_noise_bias`).
 
 Every step draws its data and noise from (seed, stage, step) alone, and each stage saves its state every
 `checkpoint_every` steps, so a run stopped at any point resumes where it stopped and ends with the same
@@ -62,9 +60,7 @@ class Checkpoints:
         if not path.is_file():
             return None
         state = torch.load(path, map_location="cpu", weights_only=True)
-        # a setting added since the checkpoint was written had its default then
-        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in self.config}
-        if {**defaults, **json.loads(state["config"])} != self.config:
+        if json.loads(state["config"]) != self.config:
             raise AnyV2VError(
                 f"checkpoint '{path}' was written with other training settings: use the same settings to resume, "
                 f"or delete '{self.folder}' to start over"
@@ -232,7 +228,7 @@ def denoiser_loss(backbone: Backbone, config: TrainConfig, step: int, clips: lis
     generator = torch.Generator().manual_seed(step_random(config.seed, "unet", step)[1])
     dropped = (torch.rand(len(clips), generator=generator) < config.image_dropout).tolist()
     latents, condition = clip_batch(backbone, clips, dropped, embedding_learns=config.train_image_encoder)
-    noise = training_noise(latents.shape, backbone.latent_layout, config.pyramid_noise, generator).to(backbone.device)
+    noise = torch.randn(latents.shape, generator=generator).to(backbone.device)
     process = backbone.process
     levels = [process.training_level(p) for p in training_positions(len(clips), config.high_noise_bias, generator)]
     pairs = list(zip(latents.split(1), noise.split(1), levels, strict=True))
@@ -241,25 +237,6 @@ def denoiser_loss(backbone: Backbone, config: TrainConfig, step: int, clips: lis
     timesteps = torch.tensor([level.timestep for level in levels], device=backbone.device)
     prediction = backbone.denoise(noised, timesteps, condition)
     return frame_weighted_mse(prediction, target, config.first_frame_weight, backbone.latent_layout.index("F"))
-
-
-def training_noise(shape: torch.Size, layout: str, pyramid: float, generator: torch.Generator) -> torch.Tensor:
-    """White noise, or with `pyramid` > 0 pyramid noise: white noise plus noise drawn at half, quarter, ...
-    the size (axes H and W of `layout`), upsampled and weighted pyramid ** level, scaled back to unit variance.
-    In training it makes the noisy latent say less about what large regions look like."""
-    noise = torch.randn(shape, generator=generator)
-    if pyramid <= 0:
-        return noise
-    height, width = shape[layout.index("H")], shape[layout.index("W")]
-    planes = noise.movedim((layout.index("H"), layout.index("W")), (-2, -1))
-    total = planes.clone()
-    level = 1
-    while height >> level and width >> level:
-        coarse = torch.randn((*planes.shape[:-2], height >> level, width >> level), generator=generator)
-        upsampled = F.interpolate(coarse.flatten(0, -3).unsqueeze(1), size=(height, width), mode="bilinear")
-        total += pyramid**level * upsampled.reshape(planes.shape)
-        level += 1
-    return (total / total.std()).movedim((-2, -1), (layout.index("H"), layout.index("W")))
 
 
 def training_positions(count: int, bias: float, generator: torch.Generator) -> list[float]:
