@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from anyv2v.acceleration import Speedups, kernel_settings, set_model_speedups
+from anyv2v.acceleration import Speedups, chunked_feed_forward, kernel_settings, set_model_speedups
 from anyv2v.errors import AnyV2VError
 from anyv2v.injection import FeatureInjector
+from tests.helpers import load_tiny_pipeline, tiny_config
 
 
 def test_setups_parse_from_their_labels_and_back():
@@ -14,10 +16,15 @@ def test_setups_parse_from_their_labels_and_back():
     setup = Speedups.parse("compile+channels-last+cudnn-benchmark+attention=flash")
     assert setup == Speedups(compile=True, channels_last=True, attention="flash", cudnn_benchmark=True)
     assert Speedups.parse(setup.label) == setup
+    chunked = Speedups.parse("compile+feed-forward-chunks=4")
+    assert chunked == Speedups(compile=True, feed_forward_chunks=4)
+    assert Speedups.parse(chunked.label) == chunked
     assert Speedups().label == "plain"
 
 
-@pytest.mark.parametrize("text", ["compile+turbo", "attention=fastest", "compile=yes", "attention"])
+@pytest.mark.parametrize(
+    "text", ["compile+turbo", "attention=fastest", "compile=yes", "attention", "feed-forward-chunks=many"]
+)
 def test_an_unknown_switch_is_a_one_line_error_naming_it(text):
     with pytest.raises(AnyV2VError) as error:
         Speedups.parse(text)
@@ -52,6 +59,23 @@ class VideoBlock(nn.Module):
         return self.head(torch.relu(self.temporal(frames)).transpose(1, -1)).transpose(1, -1)
 
 
+def test_zero_feed_forward_chunks_is_refused_in_one_line():
+    with pytest.raises(AnyV2VError, match="--feed-forward-chunks must be 1 or more"):
+        Speedups.parse("feed-forward-chunks=0")
+
+
+class TwoScales(nn.Module):
+    """Two blocks of one class at two sizes, as a UNet's levels: regions compile each and share the code."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([VideoBlock(), VideoBlock()])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        coarse = self.blocks[1](nn.functional.avg_pool3d(self.blocks[0](x), (1, 2, 2)))
+        return nn.functional.interpolate(coarse, scale_factor=(1, 2, 2)) + x
+
+
 def test_model_switches_apply_and_undo():
     model = VideoBlock()
     set_model_speedups(model, Speedups(compile=True, channels_last=True))
@@ -61,6 +85,24 @@ def test_model_switches_apply_and_undo():
     assert model.temporal.weight.is_contiguous()  # 5-D weights keep their layout
     set_model_speedups(model, Speedups())
     assert model._compiled_call_impl is None and model.spatial.weight.is_contiguous()
+
+
+def test_feed_forward_chunks_slice_the_tokens_give_the_same_output_and_are_undone():
+    from diffusers.models.attention import BasicTransformerBlock
+
+    torch.manual_seed(0)
+    block = BasicTransformerBlock(dim=8, num_attention_heads=2, attention_head_dim=4).eval()
+    hidden = torch.randn(2, 10, 8)
+    with torch.no_grad():
+        expected = block(hidden)
+        seen: list[tuple[int, ...]] = []
+        handle = block.ff.net[0].register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].shape))
+        with chunked_feed_forward(block, 4):
+            chunked = block(hidden)
+        handle.remove()
+    assert seen == [(2, 3, 8), (2, 3, 8), (2, 3, 8), (2, 1, 8)]  # the longest axis, the tokens, in slices
+    torch.testing.assert_close(chunked, expected, rtol=1e-5, atol=1e-6)
+    assert "forward" not in vars(block.ff)  # the layer's own forward again
 
 
 def test_kernel_settings_last_one_run():
@@ -82,16 +124,16 @@ def test_a_preferred_attention_backend_falls_back_where_it_cannot_serve():
 
 
 def test_compiled_injection_equals_eager_without_a_recompile_per_step_or_edit():
-    """The injector's hooks keep their state in tensors, so one graph per batch size serves every step and
-    every edit; the output is the eager one."""
+    """The injector's hooks keep their state in tensors, so the graphs compiled on the first edit serve every
+    later step and edit; the output is the eager one."""
     torch.manual_seed(0)
-    model = VideoBlock()
+    model = TwoScales()
     inputs = {groups: torch.randn(groups, 4, 3, 4, 4) for groups in (1, 2, 3)}
     schedule = {"spatial": {0, 1}, "temporal": {0}}
 
     def edit() -> tuple[list[torch.Tensor], FeatureInjector]:
         outputs = [model(inputs[1])]  # inversion: no hooks
-        sites = {"spatial": [model.spatial], "temporal": [model.temporal]}
+        sites = {"spatial": [model.blocks[0].spatial], "temporal": [model.blocks[1].temporal]}
         with FeatureInjector(sites, schedule, torch.device("cpu")) as injector:
             for step in range(4):
                 if injector.injects_at(step):
@@ -107,11 +149,35 @@ def test_compiled_injection_equals_eager_without_a_recompile_per_step_or_edit():
     torch._dynamo.utils.counters.clear()
     set_model_speedups(model, Speedups(compile=True))
     try:
-        for _ in range(2):
+        graphs = []
+        for _ in range(3):
             compiled, injector = edit()
+            graphs.append(torch._dynamo.utils.counters["stats"]["unique_graphs"])
             assert injector.fired == {("spatial", 0): 1, ("spatial", 1): 1, ("temporal", 0): 1}
             for a, b in zip(compiled, eager, strict=True):
                 torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
-        assert torch._dynamo.utils.counters["stats"]["unique_graphs"] <= 3  # one per batch size at most
+        assert graphs[0] > 0 and graphs[1] == graphs[2] == graphs[0]  # nothing compiled after the first edit
     finally:
         set_model_speedups(model, Speedups())
+
+
+def test_an_edit_with_chunked_feed_forward_equals_the_plain_one(tiny_model, source_frames, edited_frame):
+    pipe = load_tiny_pipeline(tiny_model)
+    config = tiny_config(steps=4, inversion_steps=8)
+    unet = pipe.backbone.denoiser_module
+    calls = []
+    unet.down_blocks[0].attentions[0].transformer_blocks[0].ff.net[0].register_forward_hook(
+        lambda module, inputs, output: calls.append(inputs[0].shape)
+    )
+
+    def edit() -> np.ndarray:
+        calls.clear()
+        generator = torch.Generator().manual_seed(0)
+        return pipe.edit(source_frames, edited_frame, "a square", config=config, generator=generator, output_type="np")
+
+    plain, plain_calls = edit(), len(calls)
+    pipe.speedups = Speedups(feed_forward_chunks=3)
+    chunked = edit()
+    assert len(calls) == 3 * plain_calls  # every feed-forward call ran in three slices
+    np.testing.assert_allclose(chunked, plain, atol=1e-5)
+    assert not any("forward" in vars(m) for m in unet.modules())

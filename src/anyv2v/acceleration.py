@@ -1,16 +1,18 @@
-"""Speed switches: the same edit in less time on a GPU; none changes the result beyond float rounding.
+"""Speed and memory switches: the same edit in less time, or in less GPU memory; none changes the result
+beyond float rounding.
 
-`compile` and `channels_last` change the denoiser itself and stay until switched off; the attention backend
-and cuDNN's autotuning are process-wide settings, set for one run and restored after it. What each costs and
+`compile` and `channels_last` change the denoiser itself and stay until switched off; the attention backend,
+cuDNN's autotuning and feed-forward chunking are set for one run and restored after it. What each costs and
 gains, and how far the output moves, is measured by `anyv2v bench --speed --full-size --setups ...`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from anyv2v.errors import AnyV2VError
@@ -28,6 +30,8 @@ ATTENTION_BACKENDS = {  # name -> torch.nn.attention.SDPBackend member; "auto" l
     "cudnn": "CUDNN_ATTENTION",
     "math": "MATH",
 }
+# Per-token feed-forward layers of transformer blocks, by attribute name (diffusers' UNet blocks and Wan's).
+FEED_FORWARD_NAMES = ("ff", "ff_in", "ffn")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Speedups:
     channels_last: bool = False  # the denoiser's convolution weights in NHWC order
     attention: str = "auto"  # preferred scaled-dot-product attention backend, one of ATTENTION_BACKENDS
     cudnn_benchmark: bool = False  # let cuDNN time its convolution algorithms on first use of each shape
+    feed_forward_chunks: int = 1  # run each feed-forward layer on this many slices of its tokens (less memory)
 
     @classmethod
     def of(cls, runtime: RuntimeConfig) -> Speedups:
@@ -43,7 +48,7 @@ class Speedups:
 
     @classmethod
     def parse(cls, text: str) -> Speedups:
-        """'plain', or switch names joined by '+': 'compile+channels-last+cudnn-benchmark+attention=flash'."""
+        """'plain', or switch names joined by '+': 'compile+channels-last+attention=flash+feed-forward-chunks=4'."""
         if text == "plain":
             return cls()
         fields: dict[str, object] = {}
@@ -52,12 +57,15 @@ class Speedups:
             key = key.replace("-", "_")
             if key == "attention" and value:
                 fields[key] = value
+            elif key == "feed_forward_chunks" and value.isdigit():
+                fields[key] = int(value)
             elif key in {"compile", "channels_last", "cudnn_benchmark"} and not value:
                 fields[key] = True
             else:
                 raise AnyV2VError(
                     f"unknown speed switch {name!r} in setup {text!r}: join compile, channels-last, "
-                    f"cudnn-benchmark and attention=BACKEND ({', '.join(ATTENTION_BACKENDS)}) with '+', or say plain"
+                    f"cudnn-benchmark, feed-forward-chunks=N and attention=BACKEND ({', '.join(ATTENTION_BACKENDS)}) "
+                    "with '+', or say plain"
                 )
         speedups = cls(**fields)
         speedups.validate()
@@ -68,6 +76,8 @@ class Speedups:
         names = [f.name.replace("_", "-") for f in dataclasses.fields(self) if getattr(self, f.name) is True]
         if self.attention != "auto":
             names.append(f"attention={self.attention}")
+        if self.feed_forward_chunks != 1:
+            names.append(f"feed-forward-chunks={self.feed_forward_chunks}")
         return "+".join(names) or "plain"
 
     def validate(self) -> None:
@@ -75,6 +85,8 @@ class Speedups:
             raise AnyV2VError(
                 f"unknown attention backend {self.attention!r}: use one of {', '.join(ATTENTION_BACKENDS)}"
             )
+        if self.feed_forward_chunks < 1:
+            raise AnyV2VError(f"--feed-forward-chunks must be 1 or more, not {self.feed_forward_chunks}")
 
     def check_device(self, device: torch.device) -> None:
         """Refuse switches that only exist on CUDA, in one line naming the switch."""
@@ -120,3 +132,32 @@ def kernel_settings(speedups: Speedups) -> Iterator[None]:
         torch.backends.cudnn.benchmark = speedups.cudnn_benchmark or benchmark
         stack.callback(setattr, torch.backends.cudnn, "benchmark", benchmark)
         yield
+
+
+@contextmanager
+def chunked_feed_forward(denoiser: nn.Module, chunks: int) -> Iterator[None]:
+    """Run every feed-forward layer of the denoiser on `chunks` slices of its tokens, for one run.
+
+    A feed-forward layer widens each token four- to eightfold, so at 16 frames of 64x64 latents its hidden
+    activations are the largest tensors of a UNet call; a feed-forward acts on each token alone, so slicing the
+    tokens gives the same result in a fraction of the memory. The layers' own forward is wrapped, not copied,
+    and restored on exit.
+    """
+    layers = [m for name, m in denoiser.named_modules() if name.rpartition(".")[2] in FEED_FORWARD_NAMES]
+    if chunks <= 1 or not layers:
+        yield
+        return
+    for layer in layers:
+        layer.forward = partial(_in_token_slices, type(layer).forward.__get__(layer), chunks)
+    try:
+        yield
+    finally:
+        for layer in layers:
+            del layer.forward  # the class's forward shows through again
+
+
+def _in_token_slices(forward: Callable, chunks: int, hidden_states: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+    import torch
+
+    dim = max(range(hidden_states.dim() - 1), key=lambda d: hidden_states.shape[d])  # the longest token axis
+    return torch.cat([forward(piece, *args, **kwargs) for piece in hidden_states.chunk(chunks, dim)], dim)

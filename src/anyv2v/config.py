@@ -180,6 +180,7 @@ class RuntimeConfig:
     channels_last: bool = False
     attention: str = "auto"
     cudnn_benchmark: bool = False
+    feed_forward_chunks: int = 1
     seed: int = 0
     cache_dir: str | None = None  # default: $ANYV2V_CACHE or ~/.cache/anyv2v
     use_cache: bool = True

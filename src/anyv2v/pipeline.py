@@ -18,7 +18,7 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
-from anyv2v.acceleration import Speedups, kernel_settings, set_model_speedups
+from anyv2v.acceleration import Speedups, chunked_feed_forward, kernel_settings, set_model_speedups
 from anyv2v.backbones import Backbone, Condition, FrameEncoding, backbone_class
 from anyv2v.cache import InversionCache, default_cache_dir, model_fingerprint
 from anyv2v.config import EditConfig
@@ -344,12 +344,16 @@ class AnyV2VPipeline:
     @contextmanager
     def _accelerated(self) -> Iterator[None]:
         """The speed switches for one run: the denoiser's own changed only when they differ from last run's."""
+        self.speedups.validate()
         self.speedups.check_device(self.backbone.device)
         model_part = Speedups(compile=self.speedups.compile, channels_last=self.speedups.channels_last)
         if model_part != self._model_speedups:
             set_model_speedups(self.backbone.denoiser_module, model_part)
             self._model_speedups = model_part
-        with kernel_settings(self.speedups):
+        with (
+            kernel_settings(self.speedups),
+            chunked_feed_forward(self.backbone.denoiser_module, self.speedups.feed_forward_chunks),
+        ):
             yield
 
     @contextmanager

@@ -95,11 +95,16 @@ def test_bench_full_size_writes_costs_without_quality(monkeypatch, tmp_path):
 def test_setups_are_timed_side_by_side_with_the_output_difference(monkeypatch, tmp_path):
     monkeypatch.setattr(full_size, "FULL_SIZE", TINY)
     args = ["bench", "--speed", "fast", "--full-size", *SMALL_VIDEO, "--device", "cpu", "--quiet"]
-    assert main([*args, "--setups", "plain", "channels-last+attention=math", "-o", str(tmp_path)]) == 0
+    assert (
+        main([*args, "--setups", "plain", "channels-last+attention=math+feed-forward-chunks=2", "-o", str(tmp_path)])
+        == 0
+    )
     report = json.loads((tmp_path / "speed.json").read_text())
-    assert report["setups"] == ["plain", "channels-last+attention=math"]
+    assert report["setups"] == ["plain", "channels-last+attention=math+feed-forward-chunks=2"]
     first, reedit, *others = report["rows"]
-    assert [r["preset"] for r in report["rows"]] == ["fast, plain"] * 2 + ["fast, channels-last+attention=math"] * 2
+    assert [r["preset"] for r in report["rows"]] == ["fast, plain"] * 2 + [
+        "fast, channels-last+attention=math+feed-forward-chunks=2"
+    ] * 2
     assert not first["inversion_cache_hit"] and reedit["inversion_cache_hit"]
     assert reedit["unet_batch_items"] < first["unet_batch_items"] and reedit["seconds"]["inversion"] == 0
     assert first["max_abs_difference"] == reedit["max_abs_difference"] == 0.0
@@ -145,6 +150,7 @@ def test_the_full_size_wan_is_wan_22_ti2v_5b_timed_at_its_own_settings(monkeypat
         (["--speed", "--full-size", "--sequential-offload"], "--sequential-offload needs a CUDA device"),
         (["--speed", "--full-size", "--setups", "plain", "cudnn-benchmark"], "--cudnn-benchmark needs a CUDA"),
         (["--speed", "--full-size", "--setups", "warp-drive"], "unknown speed switch 'warp-drive'"),
+        (["--speed", "--full-size", "--feed-forward-chunks", "0"], "--feed-forward-chunks must be 1 or more"),
         (["--speed", "--full-size", "--backbone", "nonesuch"], "nonesuch"),
     ],
 )

@@ -94,6 +94,13 @@ RUNTIME_FLAGS = [
         const=True,
         help="let cuDNN time its convolution algorithms on first use (GPU speed)",
     ),
+    Flag(
+        "--feed-forward-chunks",
+        "runtime",
+        "feed_forward_chunks",
+        int,
+        "run each feed-forward layer on N slices of its tokens: less GPU memory (default 1)",
+    ),
     Flag("--seed", "runtime", "seed", int, "random seed (default 0)"),
     Flag(
         "--cache-dir",

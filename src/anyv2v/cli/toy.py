@@ -72,7 +72,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--setups", nargs="+", metavar="SETUP",
         help="with --full-size: time each preset under each setup of speed switches, side by side in one run "
-        "(plain, or switches joined by '+': compile, channels-last, cudnn-benchmark, attention=BACKEND); "
+        "(plain, or switches joined by '+': compile, channels-last, cudnn-benchmark, attention=BACKEND, "
+        "feed-forward-chunks=N); "
         "default: this command's own switches",
     )  # fmt: skip
     add_config_flags(bench, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS)
@@ -233,6 +234,7 @@ def time_full_size(args: argparse.Namespace) -> None:
         silence_library_output()
     device = resolve_device(runtime.device)
     for setup in setups:
+        setup.validate()
         setup.check_device(device)
     dtype = resolve_dtype(runtime.dtype, device)
     backbone = full_size.random_model(runtime.backbone, dtype=dtype, device=device)
