@@ -105,6 +105,24 @@ def test_feed_forward_chunks_slice_the_tokens_give_the_same_output_and_are_undon
     assert "forward" not in vars(block.ff)  # the layer's own forward again
 
 
+def test_feed_forward_chunks_keep_a_wrapper_already_on_the_layer():
+    """Offloading hooks (accelerate) replace a module's forward on the instance; chunking must restore theirs."""
+    from diffusers.models.attention import FeedForward
+
+    layer = FeedForward(8, mult=2)
+    calls = []
+
+    def offload_wrapper(hidden_states):
+        calls.append(hidden_states.shape)
+        return FeedForward.forward(layer, hidden_states)
+
+    layer.forward = offload_wrapper
+    holder = nn.ModuleDict({"ff": layer})
+    with torch.no_grad(), chunked_feed_forward(holder, 2):
+        holder["ff"](torch.randn(1, 6, 8))
+    assert calls == [(1, 3, 8), (1, 3, 8)] and layer.forward is offload_wrapper
+
+
 def test_kernel_settings_last_one_run():
     before = torch.backends.cudnn.benchmark
     with kernel_settings(Speedups(cudnn_benchmark=True, attention="math")):

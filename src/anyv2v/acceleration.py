@@ -140,20 +140,24 @@ def chunked_feed_forward(denoiser: nn.Module, chunks: int) -> Iterator[None]:
 
     A feed-forward layer widens each token four- to eightfold, so at 16 frames of 64x64 latents its hidden
     activations are the largest tensors of a UNet call; a feed-forward acts on each token alone, so slicing the
-    tokens gives the same result in a fraction of the memory. The layers' own forward is wrapped, not copied,
-    and restored on exit.
+    tokens gives the same result in a fraction of the memory. Each layer's forward as it stands (an offloading
+    hook's wrapper included) is wrapped, not copied, and restored on exit.
     """
     layers = [m for name, m in denoiser.named_modules() if name.rpartition(".")[2] in FEED_FORWARD_NAMES]
     if chunks <= 1 or not layers:
         yield
         return
+    replaced = {layer: vars(layer).get("forward") for layer in layers}  # None: the class's own forward
     for layer in layers:
-        layer.forward = partial(_in_token_slices, type(layer).forward.__get__(layer), chunks)
+        layer.forward = partial(_in_token_slices, layer.forward, chunks)
     try:
         yield
     finally:
-        for layer in layers:
-            del layer.forward  # the class's forward shows through again
+        for layer, forward in replaced.items():
+            if forward is None:
+                del layer.forward  # the class's forward shows through again
+            else:
+                layer.forward = forward
 
 
 def _in_token_slices(forward: Callable, chunks: int, hidden_states: torch.Tensor, *args, **kwargs) -> torch.Tensor:
