@@ -64,18 +64,6 @@ def test_zero_feed_forward_chunks_is_refused_in_one_line():
         Speedups.parse("feed-forward-chunks=0")
 
 
-class TwoScales(nn.Module):
-    """Two blocks of one class at two sizes, as a UNet's levels: regions compile each and share the code."""
-
-    def __init__(self):
-        super().__init__()
-        self.blocks = nn.ModuleList([VideoBlock(), VideoBlock()])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        coarse = self.blocks[1](nn.functional.avg_pool3d(self.blocks[0](x), (1, 2, 2)))
-        return nn.functional.interpolate(coarse, scale_factor=(1, 2, 2)) + x
-
-
 def test_model_switches_apply_and_undo():
     model = VideoBlock()
     set_model_speedups(model, Speedups(compile=True, channels_last=True))
@@ -142,16 +130,16 @@ def test_a_preferred_attention_backend_falls_back_where_it_cannot_serve():
 
 
 def test_compiled_injection_equals_eager_without_a_recompile_per_step_or_edit():
-    """The injector's hooks keep their state in tensors, so the graphs compiled on the first edit serve every
-    later step and edit; the output is the eager one."""
+    """The injector's hooks keep their state in tensors, so one graph per batch size, compiled on the first
+    edit, serves every later step and edit; the output is the eager one."""
     torch.manual_seed(0)
-    model = TwoScales()
+    model = VideoBlock()
     inputs = {groups: torch.randn(groups, 4, 3, 4, 4) for groups in (1, 2, 3)}
     schedule = {"spatial": {0, 1}, "temporal": {0}}
 
     def edit() -> tuple[list[torch.Tensor], FeatureInjector]:
         outputs = [model(inputs[1])]  # inversion: no hooks
-        sites = {"spatial": [model.blocks[0].spatial], "temporal": [model.blocks[1].temporal]}
+        sites = {"spatial": [model.spatial], "temporal": [model.temporal]}
         with FeatureInjector(sites, schedule, torch.device("cpu")) as injector:
             for step in range(4):
                 if injector.injects_at(step):
@@ -174,7 +162,8 @@ def test_compiled_injection_equals_eager_without_a_recompile_per_step_or_edit():
             assert injector.fired == {("spatial", 0): 1, ("spatial", 1): 1, ("temporal", 0): 1}
             for a, b in zip(compiled, eager, strict=True):
                 torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
-        assert graphs[0] > 0 and graphs[1] == graphs[2] == graphs[0]  # nothing compiled after the first edit
+        assert 0 < graphs[0] <= 3  # one per batch size at most
+        assert graphs[1] == graphs[2] == graphs[0]  # nothing compiled after the first edit
     finally:
         set_model_speedups(model, Speedups())
 

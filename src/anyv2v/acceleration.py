@@ -143,10 +143,10 @@ def chunked_feed_forward(denoiser: nn.Module, chunks: int) -> Iterator[None]:
     tokens gives the same result in a fraction of the memory. Each layer's forward as it stands (an offloading
     hook's wrapper included) is wrapped, not copied, and restored on exit.
     """
-    layers = [m for name, m in denoiser.named_modules() if name.rpartition(".")[2] in FEED_FORWARD_NAMES]
-    if chunks <= 1 or not layers:
+    if chunks <= 1:
         yield
         return
+    layers = [m for name, m in denoiser.named_modules() if name.rpartition(".")[2] in FEED_FORWARD_NAMES]
     replaced = {layer: vars(layer).get("forward") for layer in layers}  # None: the class's own forward
     for layer in layers:
         layer.forward = partial(_in_token_slices, layer.forward, chunks)

@@ -95,16 +95,12 @@ def test_bench_full_size_writes_costs_without_quality(monkeypatch, tmp_path):
 def test_setups_are_timed_side_by_side_with_the_output_difference(monkeypatch, tmp_path):
     monkeypatch.setattr(full_size, "FULL_SIZE", TINY)
     args = ["bench", "--speed", "fast", "--full-size", *SMALL_VIDEO, "--device", "cpu", "--quiet"]
-    assert (
-        main([*args, "--setups", "plain", "channels-last+attention=math+feed-forward-chunks=2", "-o", str(tmp_path)])
-        == 0
-    )
+    setup = "channels-last+attention=math+feed-forward-chunks=2"
+    assert main([*args, "--setups", "plain", setup, "-o", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "speed.json").read_text())
-    assert report["setups"] == ["plain", "channels-last+attention=math+feed-forward-chunks=2"]
+    assert report["setups"] == ["plain", setup]
     first, reedit, *others = report["rows"]
-    assert [r["preset"] for r in report["rows"]] == ["fast, plain"] * 2 + [
-        "fast, channels-last+attention=math+feed-forward-chunks=2"
-    ] * 2
+    assert [r["preset"] for r in report["rows"]] == ["fast, plain"] * 2 + [f"fast, {setup}"] * 2
     assert not first["inversion_cache_hit"] and reedit["inversion_cache_hit"]
     assert reedit["unet_batch_items"] < first["unet_batch_items"] and reedit["seconds"]["inversion"] == 0
     assert first["max_abs_difference"] == reedit["max_abs_difference"] == 0.0
