@@ -77,10 +77,10 @@ def test_frames_dropped_or_resized_from_the_input_are_said_in_one_line(pipe, edi
 
 def test_the_shipped_toy_model_loads_by_name(tmp_path):
     from anyv2v.pipeline import AnyV2VPipeline
-    from anyv2v.toy.model import SHIPPED_MODEL
+    from anyv2v.toy.shipped import shipped_model
 
     pipe = AnyV2VPipeline.from_pretrained("toy", device="cpu", use_cache=False, progress=False)
-    assert pipe.model_id == str(SHIPPED_MODEL) and pipe.backbone.unet.config.sample_size == 16
+    assert pipe.model_id == str(shipped_model("i2vgen-xl")) and pipe.backbone.unet.config.sample_size == 16
 
 
 def test_loading_with_progress_off_shows_no_library_bars(tiny_model, capfd):

@@ -29,7 +29,7 @@ from anyv2v.noise import NoiseLevel
 from anyv2v.profiling import StageCosts
 from anyv2v.runtime import TOY_MODEL, library_progress_bars, resolve_device, resolve_dtype
 from anyv2v.sampling import Denoiser, OnStep, SourceBranch, sample
-from anyv2v.toy.model import SHIPPED_MODEL
+from anyv2v.toy.shipped import shipped_model
 from anyv2v.video import fit_to_size
 
 
@@ -87,10 +87,10 @@ class AnyV2VPipeline:
         speedups: Speedups | None = None,
     ) -> AnyV2VPipeline:
         """Load a backbone from a hub id or a local diffusers-layout folder (default: the backbone's model);
-        "toy" names the toy I2VGen-XL shipped inside the package. `offload`: True or "model" moves each model
+        "toy" names the backbone's toy model shipped inside the package. `offload`: True or "model" moves each model
         to the GPU while it runs, "sequential" each layer."""
         kind = backbone_class(backbone)
-        model = str(SHIPPED_MODEL) if model == TOY_MODEL else model or kind.default_model
+        model = str(shipped_model(kind.name)) if model == TOY_MODEL else model or kind.default_model
         device = resolve_device(device)
         dtype = resolve_dtype(torch_dtype, device)
         with library_progress_bars(progress):

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import torch
 
 DTYPES = ("float32", "float16", "bfloat16")
-TOY_MODEL = "toy"  # the model name of the toy I2VGen-XL shipped inside the package
+TOY_MODEL = "toy"  # the model name of a backbone's toy model shipped inside the package
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:

@@ -34,17 +34,23 @@ def test_demo_edits_a_users_clip_without_ground_truth(tmp_path, capsys):
     assert output.is_file() and "PSNR" not in capsys.readouterr().out
 
 
-def test_another_backbone_without_a_model_is_told_that_only_the_toy_i2vgen_xl_ships(tmp_path, capsys, monkeypatch):
+def test_a_backbone_whose_toy_does_not_ship_is_told_so_without_a_model(tmp_path, capsys, monkeypatch):
     from anyv2v.backbones.wan import Wan
+    from anyv2v.toy import shipped
 
-    assert main(["demo", "--backbone", "svd", "-o", str(tmp_path / "out.mp4")]) != 0
+    monkeypatch.setattr(shipped, "SHIPPED_MODELS", tmp_path / "shipped")
+    (tmp_path / "shipped" / "i2vgen-xl").mkdir(parents=True)
+    (tmp_path / "shipped" / "i2vgen-xl" / "model_index.json").write_text("{}")
+    run = tmp_path / "run"
+    run.mkdir()
+    assert main(["demo", "--backbone", "svd", "-o", str(run / "out.mp4")]) != 0
     assert capsys.readouterr().err.strip() == (
-        "error: no toy svd model ships yet (the toy model is an I2VGen-XL): pass --model FOLDER, one that "
-        "`anyv2v train-toy --backbone svd` saved, or drop --backbone"
+        "error: no toy svd model ships (toys ship for i2vgen-xl): pass --model FOLDER, one that "
+        "`anyv2v train-toy --backbone svd` saved"
     )
     monkeypatch.setattr(Wan, "toy_settings", None)  # a backbone whose toy is not designed yet
-    assert main(["demo", "--backbone", "wan", "--model", str(tmp_path), "-o", str(tmp_path / "out.mp4")]) != 0
+    assert main(["demo", "--backbone", "wan", "--model", str(run), "-o", str(run / "out.mp4")]) != 0
     assert capsys.readouterr().err.strip() == (
         "error: no toy model is designed for backbone wan yet: demo and bench run toy models of i2vgen-xl or svd"
     )
-    assert list(tmp_path.iterdir()) == []
+    assert list(run.iterdir()) == []

@@ -112,6 +112,27 @@ def test_a_run_continues_from_a_saved_model_keeping_its_encoder_and_latent_scale
     assert scale[0] == scale[1] != 0.18215
 
 
+def test_half_precision_weights_are_saved_half_the_size_and_continue_in_float32(tmp_path):
+    from anyv2v.errors import AnyV2VError
+    from anyv2v.pipeline import AnyV2VPipeline
+    from anyv2v.toy.train import train_toy
+
+    full = train_toy(tmp_path / "full", TINY_RUN, quiet)
+    half = train_toy(tmp_path / "half", dataclasses.replace(TINY_RUN, save_dtype="float16"), quiet)
+    assert {value.dtype for value in weights(full).values()} == {torch.float32}
+    assert {value.dtype for value in weights(half).values()} == {torch.float16}
+    assert all(torch.equal(weights(full)[key].half(), value) for key, value in weights(half).items())
+    size = [(folder / "unet" / "diffusion_pytorch_model.safetensors").stat().st_size for folder in (full, half)]
+    assert size[1] < 0.51 * size[0]
+    pipe = AnyV2VPipeline.from_pretrained(str(half), device="cpu", use_cache=False, progress=False)
+    assert {p.dtype for p in pipe.backbone.unet.parameters()} == {torch.float32}
+    more = train_toy(tmp_path / "more", dataclasses.replace(TINY_RUN, init=str(half), vae_steps=0), quiet)
+    assert {value.dtype for value in weights(more).values()} == {torch.float32}
+    with pytest.raises(AnyV2VError, match="--save-dtype bfloat16 is not one the toy models are saved in: use float32"):
+        train_toy(tmp_path / "bf16", dataclasses.replace(TINY_RUN, save_dtype="bfloat16"), quiet)
+    assert not (tmp_path / "bf16").exists()
+
+
 def test_the_world_trained_on_is_a_setting_saved_with_the_model(tmp_path):
     from anyv2v.toy.data import Footage, step_batch
     from anyv2v.toy.train import train_toy

@@ -77,9 +77,10 @@ def test_object_sizes_follow_the_world_and_the_same_seed_keeps_its_layout():
 
 
 def test_a_model_names_its_world_in_its_folder_and_one_without_is_scored_on_the_first(tmp_path):
-    from anyv2v.toy.model import SHIPPED_MODEL
+    from anyv2v.toy.shipped import shipped_model
 
-    assert (SHIPPED_MODEL / WORLD_FILE).is_file() and World.of_model(SHIPPED_MODEL) == World((0.15, 0.3))
+    shipped = shipped_model("i2vgen-xl")
+    assert (shipped / WORLD_FILE).is_file() and World.of_model(shipped) == World((0.15, 0.3))
     assert World.of_model(tmp_path) == World.of_model(None) == World.of_model("ali-vilab/i2vgen-xl") == FIRST_WORLD
     World((0.15, 0.3)).save(tmp_path)
     assert World.of_model(str(tmp_path)) == World((0.15, 0.3))

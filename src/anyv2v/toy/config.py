@@ -42,6 +42,9 @@ class TrainConfig:
     )
     image_dropout: float = _option(0.1, "share of zeroed image embeddings, so guidance has something to contrast")
     ema_decay: float = _option(0.995, "decay of the UNet's weight average (the shipped copy)")
+    save_dtype: str = _option(
+        "float32", "dtype of the saved weights: float16 halves the files (training runs in float32 either way)"
+    )
     log_every: int = _option(50, "steps between log lines")
     checkpoint_every: int = _option(200, "steps between checkpoints (a stopped run resumes from the last)")
     device: str = _option("auto", "cuda when available, else cpu; or name one")

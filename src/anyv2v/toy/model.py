@@ -43,8 +43,6 @@ from anyv2v.backbones.svd import SCHEDULER_CONFIG as SVD_SCHEDULER
 from anyv2v.backbones.wan import SCHEDULER_CONFIG as WAN_SCHEDULER
 from anyv2v.toy.data import FRAMES
 
-SHIPPED_MODEL = Path(__file__).parent / "weights"
-
 # The hub model's scheduler settings (ali-vilab/i2vgen-xl scheduler/scheduler_config.json).
 I2VGENXL_SCHEDULER = {
     "beta_start": 0.00085,
@@ -234,10 +232,14 @@ TOY_DESIGNS = {
 
 
 def save_diffusers_layout(
-    components: dict, folder: Path, pipeline: str = "I2VGenXLPipeline", settings: dict | None = None
+    components: dict,
+    folder: Path,
+    pipeline: str = "I2VGenXLPipeline",
+    settings: dict | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> Path:
     """model_index.json (with the pipeline's `settings`) plus one subfolder per component, as the hub's models
-    are laid out."""
+    are laid out; the weights in `dtype` (loading casts them to the run's dtype)."""
     folder.mkdir(parents=True, exist_ok=True)
     index = {"_class_name": pipeline, "_diffusers_version": diffusers.__version__, **(settings or {})}
     for name, component in components.items():
@@ -245,7 +247,7 @@ def save_diffusers_layout(
         kind = "CLIPImageProcessor" if isinstance(component, ImageNormalization) else type(component).__name__
         index[name] = [library, kind]
         if isinstance(component, torch.nn.Module):
-            component.save_pretrained(folder / name, safe_serialization=True)
+            component.to(dtype).save_pretrained(folder / name, safe_serialization=True)
         else:
             component.save_pretrained(folder / name)
         if isinstance(component, CLIPTokenizer):

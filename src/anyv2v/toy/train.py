@@ -52,7 +52,7 @@ class Checkpoints:
     def __init__(self, folder: Path, config: TrainConfig):
         self.folder = folder
         self.config = dataclasses.asdict(config)
-        for setting in ("device", "workers", "log_every", "checkpoint_every"):  # these leave the weights as they are
+        for setting in ("device", "workers", "log_every", "checkpoint_every", "save_dtype"):  # weights stay as they are
             del self.config[setting]
 
     def load(self, stage: str) -> dict | None:
@@ -323,7 +323,7 @@ def saved_weights(folder: Path, design: ToyDesign, names: list[str]) -> dict[str
     kind = backbone_class(design.backbone)
     kind.check_family(str(folder), read_model_index(str(folder), local_only=True))
     return {
-        name: component_class(kind.components[name]).from_pretrained(folder / name, use_safetensors=True)
+        name: component_class(kind.components[name]).from_pretrained(folder / name, use_safetensors=True).float()
         for name in names
     }
 
@@ -335,6 +335,12 @@ def check_vae_width(width: int, design: ToyDesign) -> None:
             f"--vae-width {width} is not a positive multiple of {multiple} (the {design.backbone} toy VAE's norm "
             f"groups): use e.g. {2 * multiple if multiple < 32 else multiple}"
         )
+
+
+def checked_save_dtype(name: str) -> torch.dtype:
+    if name not in ("float32", "float16"):
+        raise AnyV2VError(f"--save-dtype {name} is not one the toy models are saved in: use float32 or float16")
+    return getattr(torch, name)
 
 
 def training_world(config: TrainConfig) -> World:
@@ -361,6 +367,7 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     checkpoints = Checkpoints(checkpoint_folder(output), config)
     design = toy_design(config)
     check_vae_width(config.vae_width, design)
+    save_dtype = checked_save_dtype(config.save_dtype)
     world = training_world(config)
     scratch = output.parent / f".{output.name}-scratch"
     components = design.components(scratch, config.seed, config.vae_width, config.vae_layers)
@@ -380,7 +387,7 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     refine_decoder(components["vae"], config, log, checkpoints)
     for name in modules:
         components[name].to("cpu")
-    save_diffusers_layout(components, output, design.pipeline, design.settings)
+    save_diffusers_layout(components, output, design.pipeline, design.settings, dtype=save_dtype)
     world.save(output)
     log(f"saved {output} after {time.time() - started:.0f} s")
     return output
