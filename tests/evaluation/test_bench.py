@@ -28,6 +28,7 @@ def test_one_clip_bench_on_the_shipped_model_writes_baselines_table_and_json(tmp
     table = (tmp_path / "out" / "bench.md").read_text()
     assert "| full AnyV2V |" in table and "| baseline: copy the source |" in table and report["command"] in table
     assert "**carried, frame 0**" in table and "| variant | recolor | all |" in table
+    assert report["backbone"] == "i2vgen-xl" and report["world"] == "objects-0.15-0.3"
     plain, full, every_resnet = (rows[v] for v in [BASELINES[-1], *variants])
     assert full["unet_batch_items"] > plain["unet_batch_items"]  # inversion and the source branch cost calls
     assert every_resnet["psnr"] != full["psnr"]  # nine conv sites instead of one, on more steps
@@ -72,3 +73,56 @@ def test_a_model_is_benched_on_the_world_its_folder_names(tmp_path):
     expected = clip_pair(HELDOUT_SEEDS[0], "recolor", size=32, num_frames=4, world=larger)
     assert (source == expected[0]).all() and (truth == expected[1]).all()
     assert (source != clip_pair(HELDOUT_SEEDS[0], "recolor", size=32, num_frames=4)[0]).any()
+
+
+def fake_report(psnr_by_variant: dict[str, float], clips=(1_000_000,), world="objects-0.15-0.3") -> dict:
+    """A bench report whose every row of a variant scores the same: what the side-by-side reads."""
+    from anyv2v.evaluation.bench import METRICS, summarize
+
+    rows = [
+        {"variant": variant, "edit": "recolor", "clip": clip, **dict.fromkeys(METRICS, 0.5), "psnr": value}
+        for variant, value in psnr_by_variant.items()
+        for clip in clips
+    ]
+    return {"command": "anyv2v bench", "world": world, "summary": summarize(rows), "rows": rows}
+
+
+def test_side_by_side_puts_backbones_reports_in_one_table_with_margins_over_their_best_baseline(tmp_path, capsys):
+    scores = {"a": [20.0, 23.0, 15.0, 25.5], "b": [21.0, 22.0, 14.0, 21.5]}  # copy, paste, plain I2V, full
+    args = ["bench", "-o", str(tmp_path / "out"), "--side-by-side"]
+    for label, values in scores.items():
+        (tmp_path / label).mkdir()
+        report = fake_report(dict(zip([*BASELINES, "full AnyV2V"], values, strict=True)))
+        (tmp_path / label / "bench.json").write_text(json.dumps(report))
+        args.append(f"{label}={tmp_path / label}")
+    assert main(args) == 0
+    table = (tmp_path / "out" / "side-by-side.md").read_text()
+    assert "| a | full AnyV2V | 25.50 ± 0.00 | 25.50 ± 0.00 |" in table
+    assert "| b | baseline: paste the first frame's edit | 22.00 ± 0.00 | 22.00 ± 0.00 |" in table
+    margins = table.split("best trivial baseline")[1]
+    assert "| a | full AnyV2V | +2.50 | +2.50 |" in margins and "| b | full AnyV2V | -0.50 | -0.50 |" in margins
+    assert "| a | baseline: plain I2V from the edited frame | -8.00 | -8.00 |" in margins
+    assert "copy the source" not in margins
+
+
+def test_side_by_side_refuses_reports_of_other_clips_or_worlds_and_missing_ones_in_one_line(tmp_path, capsys):
+    variants = dict.fromkeys([*BASELINES, "full AnyV2V"], 20.0)
+    reports = {"a": fake_report(variants), "b": fake_report(variants, clips=(1_000_001,)),
+               "c": fake_report(variants, world="objects-0.1-0.2")}  # fmt: skip
+    for label, report in reports.items():
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "bench.json").write_text(json.dumps(report))
+    output = ["-o", str(tmp_path / "out")]
+    for other in ("b", "c"):
+        assert main(["bench", *output, "--side-by-side", f"a={tmp_path / 'a'}", f"{other}={tmp_path / other}"]) != 0
+        assert capsys.readouterr().err.strip() == (
+            f"error: the bench reports a and {other} scored different clips, edits or worlds: rerun both with the "
+            "same --clips and --edits on models of the same world"
+        )
+    assert main(["bench", *output, "--side-by-side", f"a={tmp_path / 'a'}", f"d={tmp_path / 'd'}"]) != 0
+    assert f"error: --side-by-side d: no {tmp_path / 'd' / 'bench.json'}; run" in capsys.readouterr().err
+    assert (
+        main(["bench", *output, "--side-by-side", f"a={tmp_path / 'a'}", "--variants", "noise start, injection"]) != 0
+    )
+    assert "the bench report a has no variant 'noise start, injection'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -24,7 +24,7 @@ from anyv2v.errors import AnyV2VError
 from anyv2v.runtime import TOY_MODEL
 from anyv2v.toy.config import TrainConfig
 from anyv2v.toy.shipped import shipped_model
-from anyv2v.toy.world import DEMO_CLIP, DEMO_EDIT, EDITS
+from anyv2v.toy.world import DEMO_CLIP, DEMO_EDIT, EDITS, World
 from anyv2v.video import VIDEO_SUFFIXES
 
 
@@ -58,6 +58,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--trace", action="store_true",
         help="where an edit is lost: carried by the clean video predicted at each sampling step, beside the VAE's "
         "ceiling",
+    )  # fmt: skip
+    bench_mode.add_argument(
+        "--side-by-side", nargs="+", metavar="LABEL=FOLDER",
+        help="put finished bench reports (FOLDER/bench.json, e.g. one per backbone) side by side in one table "
+        "instead of running anything; --variants picks the rows (default: the baselines and full AnyV2V)",
     )  # fmt: skip
     bench.add_argument("--windows", type=int, default=4, help="with --long: windows per clip (default 4)")
     bench.add_argument("--overlap", type=int, default=1, help="with --long: frames shared by windows (default 1)")
@@ -146,6 +151,9 @@ def run_bench(args: argparse.Namespace) -> None:
     if args.full_size or args.memory_limit is not None or args.setups:
         time_full_size(args)
         return
+    if args.side_by_side:
+        write_side_by_side(args)
+        return
     edit, runtime = toy_configs(args)
     pipe = load_pipeline(edit, runtime)
     if args.quality:
@@ -168,9 +176,34 @@ def run_bench(args: argparse.Namespace) -> None:
     )  # fmt: skip
     summary = summarize(rows)
     table = markdown_table(summary) + "\n**Weight-free metrics against the truth**\n\n" + agreement_table(summary)
-    report = {"command": args.invocation, "config": edit.to_dict(), "summary": summary, "rows": rows}
+    scored_on = {"backbone": pipe.backbone.name, "model": pipe.model_id, "world": World.of_model(pipe.model_id).tag}
+    report = {"command": args.invocation, **scored_on, "config": edit.to_dict(), "summary": summary, "rows": rows}
     print(table)
     print("wrote {} and {}".format(*write_report(Path(args.output), "bench", report, table)))
+
+
+def write_side_by_side(args: argparse.Namespace) -> None:
+    import json
+
+    from anyv2v.evaluation.bench import BASELINES, side_by_side_table, write_report
+
+    reports = {}
+    for pair in args.side_by_side:
+        label, _, folder = pair.partition("=")
+        path = Path(folder) / "bench.json"
+        if not label or not folder:
+            raise AnyV2VError(f"--side-by-side {pair!r} is not LABEL=FOLDER: e.g. svd=bench-results")
+        if not path.is_file():
+            raise AnyV2VError(f"--side-by-side {label}: no {path}; run `anyv2v bench -o {folder}` first")
+        reports[label] = json.loads(path.read_text())
+    table = side_by_side_table(reports, args.variants or (*BASELINES, "full AnyV2V"))
+    report = {
+        "command": args.invocation,
+        "reports": {label: report["command"] for label, report in reports.items()},
+        "summaries": {label: report["summary"] for label, report in reports.items()},
+    }
+    print(table)
+    print("wrote {} and {}".format(*write_report(Path(args.output), "side-by-side", report, table)))
 
 
 def run_trace_bench(args: argparse.Namespace, pipe, edit: EditConfig, runtime: RuntimeConfig) -> None:

@@ -288,6 +288,60 @@ def plus_minus(stats: list[float], digits: int) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if math.isfinite(mean) else "inf"
 
 
+SIDE_BY_SIDE_METRICS = ("psnr", "carried", "carried_first")
+
+
+def side_by_side_table(reports: dict[str, dict], variant_names: Sequence[str] = (*BASELINES, "full AnyV2V")) -> str:
+    """Backbones' bench reports (by label) in one table per metric, a row per backbone and variant, and the
+    margin of each variant over that backbone's best trivial baseline. Only reports that scored the same clips
+    and edits of the same world compare."""
+    check_same_clips(reports)
+    groups = list(next(iter(reports.values()))["summary"][BASELINES[0]])
+    sections = []
+    for metric in SIDE_BY_SIDE_METRICS:
+        header = ["backbone", "variant", *groups]
+        lines = [f"**{METRIC_TITLES[metric]}**", "", table_row(header), "|" + "---|" * len(header)]
+        for label, report in reports.items():
+            for variant in variant_names:
+                scored = _summary_of(report, label, variant)
+                cells = [plus_minus(scored[g][metric], METRIC_DIGITS[metric]) for g in groups]
+                lines.append(table_row([label, variant, *cells]))
+        sections.append("\n".join(lines))
+    header = ["backbone", "variant", *groups]
+    lines = ["**PSNR over the best trivial baseline of the same backbone (dB)**", "", table_row(header)]
+    lines.append("|" + "---|" * len(header))
+    for label, report in reports.items():
+        for variant in (name for name in variant_names if name not in TRIVIAL_BASELINES):
+            scored = _summary_of(report, label, variant)
+            best = [max(_summary_of(report, label, b)[g]["psnr"][0] for b in TRIVIAL_BASELINES) for g in groups]
+            margins = [f"{scored[g]['psnr'][0] - floor:+.2f}" for g, floor in zip(groups, best, strict=True)]
+            lines.append(table_row([label, variant, *margins]))
+    sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"
+
+
+def check_same_clips(reports: dict[str, dict]) -> None:
+    """Scores of different clips, edits or worlds do not compare: refuse them in one line."""
+    labels = list(reports)
+    first = reports[labels[0]]
+    for label in labels[1:]:
+        if _clips_of(reports[label]) != _clips_of(first) or reports[label].get("world") != first.get("world"):
+            raise AnyV2VError(
+                f"the bench reports {labels[0]} and {label} scored different clips, edits or worlds: rerun both "
+                "with the same --clips and --edits on models of the same world"
+            )
+
+
+def _clips_of(report: dict) -> set[tuple[str, int]]:
+    return {(row["edit"], row["clip"]) for row in report["rows"]}
+
+
+def _summary_of(report: dict, label: str, variant: str) -> dict:
+    if variant not in report["summary"]:
+        raise AnyV2VError(f"the bench report {label} has no variant {variant!r}: rerun its bench with it")
+    return report["summary"][variant]
+
+
 def write_report(folder: Path, name: str, report: dict, table: str) -> tuple[Path, Path]:
     """NAME.json (the report: command, summary, every row) and NAME.md (the command, then the table)."""
     folder.mkdir(parents=True, exist_ok=True)
