@@ -126,3 +126,20 @@ def test_side_by_side_refuses_reports_of_other_clips_or_worlds_and_missing_ones_
     )
     assert "the bench report a has no variant 'noise start, injection'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_wans_sweep_runs_each_kind_alone_on_blocks_given_as_shares_of_the_depth():
+    from anyv2v.backbones.wan import Wan, blocks
+    from anyv2v.evaluation.bench import variants
+
+    sweep = {name: variant for name, variant in variants(Wan).items() if " only, " in name}
+    assert len(sweep) == 9 + 6
+    config = sweep["attention only, blocks 0%-50%, 0.8"](Wan.preset())
+    assert config.injection.fractions == {"attention": 0.8, "hidden": 0.0}
+    assert config.backbone["attention_blocks"] == "0%-50%"
+    Wan.check(config)  # every swept block range is one the backbone reads
+    hidden = sweep["hidden only, block 75%, 0.2"](Wan.preset())
+    assert hidden.injection.fractions == {"hidden": 0.2, "attention": 0.0}
+    assert blocks(hidden.backbone["hidden_blocks"], 4, "hidden_blocks") == [3]  # the toy's 4 blocks
+    for variant in sweep.values():
+        Wan.check(variant(Wan.preset()))

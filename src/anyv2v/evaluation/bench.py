@@ -13,12 +13,14 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from anyv2v.backbones import Backbone
+from anyv2v.backbones.wan import BLOCK_OPTIONS as WAN_BLOCK_OPTIONS
 from anyv2v.config import EditConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.evaluation.metrics import carried, psnr, ssim, temporal_error
@@ -77,6 +79,32 @@ TRIVIAL_BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 PLAIN_I2V_BASELINE = "baseline: plain I2V from the edited frame"
 BASELINES = (*TRIVIAL_BASELINES, PLAIN_I2V_BASELINE)
 
+
+def _options(config: EditConfig, **options: object) -> EditConfig:
+    return dataclasses.replace(config, backbone={**config.backbone, **options})
+
+
+def _wan_sweep() -> dict[str, Variant]:
+    """Which blocks and fractions Wan's two injection kinds want: each kind alone (the other off), at shares of
+    the depth that fit any depth, so the toy's sweep chooses defaults that mean the same on the real models."""
+    choices = {
+        "attention": [
+            (f"blocks {blocks}", blocks, f) for blocks in ("0%-50%", "50%-100%", "0%-100%") for f in (0.2, 0.5, 0.8)
+        ],
+        "hidden": [(f"block {block}", block, f) for block in ("25%", "50%", "75%") for f in (0.2, 0.5)],
+    }
+    return {
+        f"{kind} only, {label}, {fraction}": partial(_wan_kind_alone, kind, blocks, fraction)
+        for kind, swept in choices.items()
+        for label, blocks, fraction in swept
+    }
+
+
+def _wan_kind_alone(kind: str, blocks: str, fraction: float, config: EditConfig) -> EditConfig:
+    others = {other: 0.0 for other in WAN_BLOCK_OPTIONS if other != kind}
+    return _options(_injection(config, **{kind: fraction}, **others), **{WAN_BLOCK_OPTIONS[kind]: blocks})
+
+
 # Ablations that only make sense on one backbone's architecture, beside the ones every backbone gets.
 BACKBONE_VARIANTS: dict[str, dict[str, Variant]] = {
     "i2vgen-xl": {
@@ -87,6 +115,7 @@ BACKBONE_VARIANTS: dict[str, dict[str, Variant]] = {
             c, sites={"conv": ("up_blocks.[123].resnets.*.conv2",)}, conv=0.5
         ),
     },
+    "wan": _wan_sweep(),
 }
 
 
