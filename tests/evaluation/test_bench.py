@@ -121,6 +121,8 @@ def test_side_by_side_refuses_reports_of_other_clips_or_worlds_and_missing_ones_
         )
     assert main(["bench", *output, "--side-by-side", f"a={tmp_path / 'a'}", f"d={tmp_path / 'd'}"]) != 0
     assert f"error: --side-by-side d: no {tmp_path / 'd' / 'bench.json'}; run" in capsys.readouterr().err
+    assert main(["bench", *output, "--side-by-side", str(tmp_path / "a")]) != 0
+    assert f"error: --side-by-side '{tmp_path / 'a'}' is not LABEL=FOLDER: e.g. svd=" in capsys.readouterr().err
     assert (
         main(["bench", *output, "--side-by-side", f"a={tmp_path / 'a'}", "--variants", "noise start, injection"]) != 0
     )

@@ -190,9 +190,9 @@ def write_side_by_side(args: argparse.Namespace) -> None:
     reports = {}
     for pair in args.side_by_side:
         label, _, folder = pair.partition("=")
-        path = Path(folder) / "bench.json"
         if not label or not folder:
             raise AnyV2VError(f"--side-by-side {pair!r} is not LABEL=FOLDER: e.g. svd=bench-results")
+        path = Path(folder) / "bench.json"
         if not path.is_file():
             raise AnyV2VError(f"--side-by-side {label}: no {path}; run `anyv2v bench -o {folder}` first")
         reports[label] = json.loads(path.read_text())
