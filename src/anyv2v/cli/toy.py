@@ -23,7 +23,6 @@ from anyv2v.config import EditConfig, RuntimeConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.runtime import TOY_MODEL
 from anyv2v.toy.config import TrainConfig
-from anyv2v.toy.shipped import shipped_model
 from anyv2v.toy.world import DEMO_CLIP, DEMO_EDIT, EDITS, World
 from anyv2v.video import VIDEO_SUFFIXES
 
@@ -107,8 +106,6 @@ def toy_configs(args: argparse.Namespace, preset: str | None = None) -> tuple[Ed
         raise AnyV2VError(
             f"no toy model is designed for backbone {kind.name} yet: demo and bench run toy models of {designed}"
         )
-    if flags["runtime.model"] is None:
-        shipped_model(kind.name)  # says so in one line when none ships
     edit, runtime = configs(args, preset, kind.toy_settings)
     if runtime.model is None:
         runtime = dataclasses.replace(runtime, model=TOY_MODEL)

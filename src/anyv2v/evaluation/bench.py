@@ -274,7 +274,7 @@ def markdown_table(summary: dict) -> str:
     sections = []
     for metric in METRICS:
         header = ["variant", *groups]
-        lines = [f"**{METRIC_TITLES[metric]}**", "", table_row(header), "|" + "---|" * len(header)]
+        lines = [f"**{METRIC_TITLES[metric]}**", "", *table_head(header)]
         for variant, scored in summary.items():
             cells = [plus_minus(scored[g][metric], METRIC_DIGITS[metric]) for g in groups]
             lines.append(table_row([variant, *cells]))
@@ -290,7 +290,7 @@ def agreement_table(summary: dict) -> str:
     rank correlation across them, per edit type: 1 is the same order, 0 none, below 0 the reverse."""
     groups = list(next(iter(summary.values())))
     header = ["metric (lower is better)", *[f"rank correlation with PSNR, {g}" for g in groups]]
-    lines = [table_row(header), "|" + "---|" * len(header)]
+    lines = table_head(header)
     for metric in WEIGHT_FREE:
         cells = []
         for group in groups:
@@ -310,6 +310,11 @@ def table_row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def table_head(header: list[str]) -> list[str]:
+    """A markdown table's header row and the rule under it."""
+    return [table_row(header), "|" + "---|" * len(header)]
+
+
 def plus_minus(stats: list[float], digits: int) -> str:
     mean, std = stats
     if math.isnan(mean):
@@ -326,23 +331,21 @@ def side_by_side_table(reports: dict[str, dict], variant_names: Sequence[str] = 
     and edits of the same world compare."""
     check_same_clips(reports)
     groups = list(next(iter(reports.values()))["summary"][BASELINES[0]])
+    header = ["backbone", "variant", *groups]
     sections = []
     for metric in SIDE_BY_SIDE_METRICS:
-        header = ["backbone", "variant", *groups]
-        lines = [f"**{METRIC_TITLES[metric]}**", "", table_row(header), "|" + "---|" * len(header)]
+        lines = [f"**{METRIC_TITLES[metric]}**", "", *table_head(header)]
         for label, report in reports.items():
             for variant in variant_names:
                 scored = _summary_of(report, label, variant)
                 cells = [plus_minus(scored[g][metric], METRIC_DIGITS[metric]) for g in groups]
                 lines.append(table_row([label, variant, *cells]))
         sections.append("\n".join(lines))
-    header = ["backbone", "variant", *groups]
-    lines = ["**PSNR over the best trivial baseline of the same backbone (dB)**", "", table_row(header)]
-    lines.append("|" + "---|" * len(header))
+    lines = ["**PSNR over the best trivial baseline of the same backbone (dB)**", "", *table_head(header)]
     for label, report in reports.items():
+        best = [max(_summary_of(report, label, b)[g]["psnr"][0] for b in TRIVIAL_BASELINES) for g in groups]
         for variant in (name for name in variant_names if name not in TRIVIAL_BASELINES):
             scored = _summary_of(report, label, variant)
-            best = [max(_summary_of(report, label, b)[g]["psnr"][0] for b in TRIVIAL_BASELINES) for g in groups]
             margins = [f"{scored[g]['psnr'][0] - floor:+.2f}" for g, floor in zip(groups, best, strict=True)]
             lines.append(table_row([label, variant, *margins]))
     sections.append("\n".join(lines))

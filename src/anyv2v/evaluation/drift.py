@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from anyv2v.config import EditConfig
-from anyv2v.evaluation.bench import mean_std, paste_first_frame_edit, plus_minus, table_row
+from anyv2v.evaluation.bench import mean_std, paste_first_frame_edit, plus_minus, table_head, table_row
 from anyv2v.evaluation.metrics import carried, psnr
 from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
@@ -62,7 +62,7 @@ def drift_table(rows: list[dict]) -> str:
     count = max(r["window"] for r in rows) + 1
     header = ["strategy", *[f"window {w + 1} PSNR" for w in range(count)], "drift PSNR (last - first)"]
     header += [*[f"window {w + 1} carried" for w in range(count)], "drift carried"]
-    lines = [table_row(header), "|" + "---|" * len(header)]
+    lines = table_head(header)
     for name in names:
         cells = [name]
         for metric, digits in (("psnr", 2), ("carried", 2)):

@@ -27,7 +27,15 @@ from PIL import ImageOps
 from anyv2v.acceleration import Speedups
 from anyv2v.cache import InversionCache
 from anyv2v.config import EditConfig
-from anyv2v.evaluation.bench import baseline_rows, edit_synthetic_clip, mean_std, plus_minus, scores, table_row
+from anyv2v.evaluation.bench import (
+    baseline_rows,
+    edit_synthetic_clip,
+    mean_std,
+    plus_minus,
+    scores,
+    table_head,
+    table_row,
+)
 from anyv2v.evaluation.full_size import moving_pattern
 from anyv2v.pipeline import AnyV2VPipeline
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
@@ -255,7 +263,7 @@ def speed_table(summary: dict) -> str:
     header += ["total s", "speed-up", "re-edit s", "peak memory MiB"]
     if timed:
         header += ["TFLOP/s inversion", "TFLOP/s sampling", "max abs Δ output"]
-    lines = [table_row(header), "|" + "---|" * len(header)]
+    lines = table_head(header)
     for name, s in presets.items():
         stage_seconds = [f"{s['seconds'][stage]:.3f}" for stage in STAGES]
         peak = f"{max(s['peak_memory_mib'].values()):.0f}"
@@ -293,7 +301,7 @@ def _quality_table(summary: dict) -> list[str]:
     edits = [group for group in next(iter(summary.values()))["psnr_delta"] if group != "all"]
     header = ["preset", *[f"ΔPSNR {e}" for e in edits], "ΔPSNR all", "PSNR all", "ΔSSIM all", "SSIM all"]
     header += [f"carried {e}" for e in edits] + ["carried frame 0"]
-    lines = [table_row(header), "|" + "---|" * len(header)]
+    lines = table_head(header)
     ordered = {**_presets_only(summary), **summary}
     for name, s in ordered.items():
         deltas = [_signed(s["psnr_delta"][e], 2) for e in [*edits, "all"]]

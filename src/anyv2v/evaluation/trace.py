@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from anyv2v.config import EditConfig
-from anyv2v.evaluation.bench import decoded_frames, mean_std, table_row
+from anyv2v.evaluation.bench import decoded_frames, mean_std, table_head, table_row
 from anyv2v.evaluation.metrics import carried
 from anyv2v.noise import Prediction
 from anyv2v.pipeline import AnyV2VPipeline
@@ -85,7 +85,7 @@ def trace_table(rows: list[dict], shown: int = 8) -> str:
     steps = [s for s in stages if s.startswith("step ")]
     picked = [steps[i] for i in sorted({round(i) for i in np.linspace(0, len(steps) - 1, min(shown, len(steps)))})]
     edits = list(dict.fromkeys(r["edit"] for r in rows))
-    lines = [table_row(["stage", *[f"{edit}: frame 0 / 1.." for edit in edits]]), "|" + "---|" * (1 + len(edits))]
+    lines = table_head(["stage", *[f"{edit}: frame 0 / 1.." for edit in edits]])
     for stage in [*picked, OUTPUT, ORACLE_START, VAE_CEILING]:
         cells = []
         for edit in edits:
