@@ -184,17 +184,22 @@ def test_frame_zero_is_weighted_on_whichever_axis_the_backbone_keeps_its_frames(
 
 
 @pytest.mark.parametrize(
-    ("backbone", "pipeline", "frames"),
-    [("svd", "StableVideoDiffusionPipeline", 8), ("wan", "WanImageToVideoPipeline", 9)],
+    ("backbone", "pipeline", "frames", "vae_width"),
+    [
+        ("svd", "StableVideoDiffusionPipeline", 8, ("block_out_channels", [64, 64, 64])),
+        ("wan", "WanImageToVideoPipeline", 9, ("base_dim", 32)),
+    ],
 )
 def test_other_backbones_toys_train_through_the_same_stages_and_run_in_the_demo(
-    tmp_path, capsys, backbone, pipeline, frames
+    tmp_path, capsys, backbone, pipeline, frames, vae_width
 ):
     from anyv2v.cli import main
     from anyv2v.toy.train import train_toy
 
     model = train_toy(tmp_path / backbone, dataclasses.replace(TINY_RUN, backbone=backbone), quiet)
     assert json.loads((model / "model_index.json").read_text())["_class_name"] == pipeline
+    key, width = vae_width  # the backbone's own VAE width when --vae-width is not given
+    assert json.loads((model / "vae" / "config.json").read_text())[key] == width
     output = tmp_path / "demo.mp4"
     args = ["demo", "--backbone", backbone, "--model", str(model), "-o", str(output), "--steps", "3",
             "--inversion-steps", "3", "--quiet", "--no-cache"]  # fmt: skip

@@ -22,9 +22,10 @@ class TrainConfig:
     object_radius_min: float = _option(0.1, "smallest object radius in the world trained on, a share of the frame size")
     object_radius_max: float = _option(0.2, "largest object radius in the world trained on (saved with the model)")
     vae_width: int = _option(
-        32,
-        "channels of the VAE's first block, twice that in the next; a multiple of 16 (svd: 32, wan: 8; with "
-        "--init: the saved VAE's)",
+        0,
+        "VAE channels: i2vgen-xl and wan, the first block's (twice that after); svd, every block's. A multiple of "
+        "the VAE's norm groups (16; svd 32; wan 8). 0: the backbone's own (svd 64: two channels per norm group, "
+        "which a VAE needs to keep the frame's colours; others 32). With --init: the saved VAE's",
     )
     vae_layers: int = _option(1, "ResNet layers per VAE block (with --init: the saved VAE's)")
     vae_steps: int = _option(4000, "VAE training steps")

@@ -145,7 +145,12 @@ def toy_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_layers
 
 def toy_svd_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_layers: int = 1) -> dict:
     """Untrained toy Stable Video Diffusion at 64x64 pixels: the I2VGen-XL toy's latent grid (16x16x4) and
-    UNet widths, SVD's block layout (so every injection site exists), conditioning and scheduler config."""
+    UNet widths, SVD's block layout (so every injection site exists), conditioning and scheduler config.
+
+    The VAE keeps one width in every block: its norms have 32 groups whatever the width (diffusers fixes them),
+    and at one channel per group the norm before the output erases each channel's mean, so the decoder
+    averages the frame's colours (docs/bench/experiments/toy-svd-vae/); 64 channels throughout, two per group,
+    also keeps the whole model within the 15 MB a shipped toy SVD may weigh."""
     torch.manual_seed(seed)
     unet = UNetSpatioTemporalConditionModel(
         sample_size=LATENT_SIZE, in_channels=8, out_channels=4, block_out_channels=(32, 32, 64, 64),
@@ -154,7 +159,7 @@ def toy_svd_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_la
     )  # fmt: skip
     torch.manual_seed(seed + 1)
     vae = AutoencoderKLTemporalDecoder(
-        block_out_channels=(vae_width, 2 * vae_width, 2 * vae_width), down_block_types=["DownEncoderBlock2D"] * 3,
+        block_out_channels=(vae_width,) * 3, down_block_types=["DownEncoderBlock2D"] * 3,
         latent_channels=4, layers_per_block=vae_layers, sample_size=SVD_FRAME_SIZE,
     )  # fmt: skip
     return {
@@ -213,11 +218,14 @@ class ToyDesign:
     vae_input: str
     frames: int = FRAMES  # of a training clip
     settings: dict = field(default_factory=dict)  # the backbone's own, as model_index.json records them
+    vae_width: int = 32  # the VAE's width unless `train-toy --vae-width` names one
 
 
 TOY_DESIGNS = {
     "i2vgen-xl": ToyDesign("i2vgen-xl", "I2VGenXLPipeline", FRAME_SIZE, toy_components, 16, "frames"),
-    "svd": ToyDesign("svd", "StableVideoDiffusionPipeline", SVD_FRAME_SIZE, toy_svd_components, 32, "clip frames"),
+    "svd": ToyDesign(
+        "svd", "StableVideoDiffusionPipeline", SVD_FRAME_SIZE, toy_svd_components, 32, "clip frames", vae_width=64
+    ),
     "wan": ToyDesign(
         "wan",
         "WanImageToVideoPipeline",

@@ -366,11 +366,12 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     started = time.time()
     checkpoints = Checkpoints(checkpoint_folder(output), config)
     design = toy_design(config)
-    check_vae_width(config.vae_width, design)
+    vae_width = config.vae_width or design.vae_width
+    check_vae_width(vae_width, design)
     save_dtype = checked_save_dtype(config.save_dtype)
     world = training_world(config)
     scratch = output.parent / f".{output.name}-scratch"
-    components = design.components(scratch, config.seed, config.vae_width, config.vae_layers)
+    components = design.components(scratch, config.seed, vae_width, config.vae_layers)
     modules = trained_modules(components)
     if config.init:
         components.update(saved_weights(Path(config.init), design, modules))
