@@ -213,18 +213,29 @@ class ToyDesign:
     frame_size: int  # pixels, square
     components: Callable[..., dict]  # (scratch, seed, vae_width, vae_layers) -> untrained components
     vae_width_multiple: int  # the VAE's norm groups split its widths into equal parts
-    # What the VAE learns on: "frames" (single frames, each from its own clip), "clip frames" (whole clips as
-    # frames, which its decoder mixes), "clips" (whole clips as one video tensor, a 3D VAE's input)
+    # What the VAE learns on: "frames" (single frames, each from its own clip), "frame groups" (such frames,
+    # decoded `frames` at a time by a decoder that mixes frames), "clip frames" (whole clips as frames, which
+    # its decoder mixes), "clips" (whole clips as one video tensor, a 3D VAE's input)
     vae_input: str
     frames: int = FRAMES  # of a training clip
     settings: dict = field(default_factory=dict)  # the backbone's own, as model_index.json records them
     vae_width: int = 32  # the VAE's width unless `train-toy --vae-width` names one
+    decoder_input: str = ""  # what the last stage, the decoder alone, learns on, where not `vae_input`
 
 
 TOY_DESIGNS = {
     "i2vgen-xl": ToyDesign("i2vgen-xl", "I2VGenXLPipeline", FRAME_SIZE, toy_components, 16, "frames"),
+    # SVD's VAE learns on frames of many clips at once, as its image VAE did before the temporal decoder was
+    # added; whole clips, only two scenes a step, averaged its colours. The decoder's last stage reads clips.
     "svd": ToyDesign(
-        "svd", "StableVideoDiffusionPipeline", SVD_FRAME_SIZE, toy_svd_components, 32, "clip frames", vae_width=64
+        "svd",
+        "StableVideoDiffusionPipeline",
+        SVD_FRAME_SIZE,
+        toy_svd_components,
+        32,
+        "frame groups",
+        vae_width=64,
+        decoder_input="clip frames",
     ),
     "wan": ToyDesign(
         "wan",

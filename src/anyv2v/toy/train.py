@@ -40,7 +40,7 @@ from anyv2v.config import VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.runtime import atomic_output
 from anyv2v.toy.config import TrainConfig
-from anyv2v.toy.data import FPS, STAGES, Footage, RenderedAhead, step_batch, step_random, training_clips
+from anyv2v.toy.data import FPS, FRAMES, STAGES, Footage, RenderedAhead, step_batch, step_random, training_clips
 from anyv2v.toy.model import TOY_DESIGNS, ToyDesign, save_diffusers_layout
 from anyv2v.toy.world import World, to_images
 
@@ -129,18 +129,26 @@ def run_stage(
 def stage_draws(stage: str, batch_size: int, design: ToyDesign) -> tuple[int, bool]:
     """How many items a step of `stage` draws, and whether they are whole clips: the UNet learns on clips; a
     VAE on single frames (`batch_size` of them, each from its own clip: far more varied than a clip's
-    frames), unless it reads or decodes frames together, when it takes `batch_size` frames as whole clips."""
+    frames), unless it reads or decodes frames together, when it takes them in groups or whole clips of
+    `design.frames`."""
     if stage == "unet":
         return batch_size, True
-    if design.vae_input == "frames":
+    vae_input = stage_input(stage, design)
+    if vae_input == "frames":
         return batch_size, False
-    return max(1, batch_size // design.frames), True
+    groups = max(1, batch_size // design.frames)
+    return (groups * design.frames, False) if vae_input == "frame groups" else (groups, True)
+
+
+def stage_input(stage: str, design: ToyDesign) -> str:
+    return (design.decoder_input or design.vae_input) if stage == "decoder" else design.vae_input
 
 
 def train_vae(vae, config: TrainConfig, log: Callable[[str], None], checkpoints: Checkpoints | None = None):
     """Returns the loss of every step."""
     vae.train().requires_grad_(True)
-    reconstruction = partial(_reconstruction_loss, vae, toy_design(config).vae_input)
+    design = toy_design(config)
+    reconstruction = partial(_reconstruction_loss, vae, stage_input("vae", design), design.frames)
     losses = run_stage(
         "vae", config.vae_steps, config.vae_batch, reconstruction, vae, list(vae.parameters()), config.vae_lr,
         config, log, checkpoints,
@@ -156,7 +164,8 @@ def refine_decoder(vae, config: TrainConfig, log: Callable[[str], None], checkpo
     parameters = [*vae.decoder.parameters(), *(post.parameters() if post is not None else [])]
     for parameter in parameters:
         parameter.requires_grad_(True)
-    reconstruction = partial(_reconstruction_loss, vae, toy_design(config).vae_input)
+    design = toy_design(config)
+    reconstruction = partial(_reconstruction_loss, vae, stage_input("decoder", design), design.frames)
     losses = run_stage(
         "decoder", config.decoder_steps, config.vae_batch, reconstruction, vae, parameters, config.decoder_lr,
         config, log, checkpoints,
@@ -165,18 +174,22 @@ def refine_decoder(vae, config: TrainConfig, log: Callable[[str], None], checkpo
     return losses
 
 
-def vae_pixels(batch: np.ndarray | list[np.ndarray], vae_input: str) -> tuple[torch.Tensor, dict]:
+def vae_pixels(batch: np.ndarray | list[np.ndarray], vae_input: str, frames: int = FRAMES) -> tuple[torch.Tensor, dict]:
     """A batch of frames or clips as the VAE takes it (`ToyDesign.vae_input`), and what its decoder is told."""
     if vae_input == "frames":
         return to_pixels(batch), {}
+    if vae_input == "frame groups":
+        return to_pixels(batch), {"num_frames": frames}
     frames = to_pixels(np.concatenate(batch))
     if vae_input == "clip frames":
         return frames, {"num_frames": len(batch[0])}
     return frames.unflatten(0, (len(batch), -1)).transpose(1, 2), {}  # (clips, 3, frames, H, W)
 
 
-def _reconstruction_loss(vae, vae_input: str, step: int, batch: np.ndarray | list[np.ndarray]) -> torch.Tensor:
-    pixels, told = vae_pixels(batch, vae_input)
+def _reconstruction_loss(
+    vae, vae_input: str, frames: int, step: int, batch: np.ndarray | list[np.ndarray]
+) -> torch.Tensor:
+    pixels, told = vae_pixels(batch, vae_input, frames)
     pixels = pixels.to(vae.device)
     posterior = vae.encode(pixels).latent_dist
     # Decode the mean, as inference does (VAEConfig.encode="mean"); sampling noise only slows learning.
@@ -190,7 +203,7 @@ def normalize_latents(vae, vae_input: str, footage: Footage, seed: int, clips: i
     """Make diffusion see unit-variance latents: Stable Diffusion's one factor (1 / std of the VAE's latents),
     or Wan's mean and std per channel. Returns what was set, for the log."""
     sample = training_clips(np.random.default_rng([seed, len(STAGES)]), clips, footage)
-    batches = sample if vae_input == "frames" else [[clip] for clip in sample]
+    batches = sample if vae_input in ("frames", "frame groups") else [[clip] for clip in sample]
     latents = torch.cat([vae.encode(vae_pixels(b, vae_input)[0].to(vae.device)).latent_dist.mean for b in batches])
     if vae.config.get("latents_std") is not None:  # Wan's VAEs normalize per channel (AutoencoderKL's: None)
         channels = latents.transpose(0, 1).flatten(1)
