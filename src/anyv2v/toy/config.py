@@ -24,8 +24,8 @@ class TrainConfig:
     vae_width: int = _option(
         0,
         "VAE channels: i2vgen-xl and wan, the first block's (twice that after); svd, every block's. A multiple of "
-        "the VAE's norm groups (16; svd 32; wan 8). 0: the backbone's own (svd 64: two channels per norm group, "
-        "which a VAE needs to keep the frame's colours; others 32). With --init: the saved VAE's",
+        "the VAE's norm groups (16; svd 32; wan 8). 0: the backbone's own (svd 64, two channels per norm group; "
+        "others 32). With --init: the saved VAE's",
     )
     vae_layers: int = _option(1, "ResNet layers per VAE block (with --init: the saved VAE's)")
     vae_steps: int = _option(4000, "VAE training steps")

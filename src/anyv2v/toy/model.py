@@ -148,9 +148,8 @@ def toy_svd_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_la
     UNet widths, SVD's block layout (so every injection site exists), conditioning and scheduler config.
 
     The VAE keeps one width in every block: its norms have 32 groups whatever the width (diffusers fixes them),
-    and at one channel per group the norm before the output erases each channel's mean, so the decoder
-    averages the frame's colours (docs/bench/experiments/toy-svd-vae/); 64 channels throughout, two per group,
-    also keeps the whole model within the 15 MB a shipped toy SVD may weigh."""
+    and 64 channels throughout give each group two, as the toy I2VGen-XL's VAE has, while keeping the whole
+    model within the 15 MB a shipped toy SVD may weigh (docs/bench/experiments/toy-svd-vae/)."""
     torch.manual_seed(seed)
     unet = UNetSpatioTemporalConditionModel(
         sample_size=LATENT_SIZE, in_channels=8, out_channels=4, block_out_channels=(32, 32, 64, 64),
