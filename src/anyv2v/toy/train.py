@@ -174,12 +174,13 @@ def refine_decoder(vae, config: TrainConfig, log: Callable[[str], None], checkpo
     return losses
 
 
-def vae_pixels(batch: np.ndarray | list[np.ndarray], vae_input: str, frames: int = FRAMES) -> tuple[torch.Tensor, dict]:
-    """A batch of frames or clips as the VAE takes it (`ToyDesign.vae_input`), and what its decoder is told."""
+def vae_pixels(batch: np.ndarray | list[np.ndarray], vae_input: str, group: int = FRAMES) -> tuple[torch.Tensor, dict]:
+    """A batch of frames or clips as the VAE takes it (`ToyDesign.vae_input`), and what its decoder is told
+    (`group`: how many frames a "frame groups" decoder mixes)."""
     if vae_input == "frames":
         return to_pixels(batch), {}
     if vae_input == "frame groups":
-        return to_pixels(batch), {"num_frames": frames}
+        return to_pixels(batch), {"num_frames": group}
     frames = to_pixels(np.concatenate(batch))
     if vae_input == "clip frames":
         return frames, {"num_frames": len(batch[0])}
@@ -187,9 +188,9 @@ def vae_pixels(batch: np.ndarray | list[np.ndarray], vae_input: str, frames: int
 
 
 def _reconstruction_loss(
-    vae, vae_input: str, frames: int, step: int, batch: np.ndarray | list[np.ndarray]
+    vae, vae_input: str, group: int, step: int, batch: np.ndarray | list[np.ndarray]
 ) -> torch.Tensor:
-    pixels, told = vae_pixels(batch, vae_input, frames)
+    pixels, told = vae_pixels(batch, vae_input, group)
     pixels = pixels.to(vae.device)
     posterior = vae.encode(pixels).latent_dist
     # Decode the mean, as inference does (VAEConfig.encode="mean"); sampling noise only slows learning.
