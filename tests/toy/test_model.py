@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from diffusers import AutoencoderKL
+from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, UNetSpatioTemporalConditionModel
 from diffusers.models.unets import I2VGenXLUNet
 from transformers import CLIPTextModel, CLIPVisionModelWithProjection
 
@@ -28,6 +28,16 @@ def test_the_shipped_i2vgen_xl_loads_through_from_pretrained_with_the_real_class
     assert isinstance(backbone.image_encoder, CLIPVisionModelWithProjection)
     assert backbone.scheduler["prediction_type"] == "v_prediction"
     assert backbone.scheduler["rescale_betas_zero_snr"]
+
+
+def test_the_shipped_svd_loads_through_from_pretrained_with_svds_classes():
+    pipe = AnyV2VPipeline.from_pretrained("toy", backbone="svd", device="cpu", use_cache=False, progress=False)
+    backbone = pipe.backbone
+    assert isinstance(backbone.unet, UNetSpatioTemporalConditionModel)
+    assert isinstance(backbone.vae, AutoencoderKLTemporalDecoder)
+    assert isinstance(backbone.image_encoder, CLIPVisionModelWithProjection)
+    assert backbone.unet.config.in_channels == 2 * backbone.vae.config.latent_channels
+    assert backbone.scheduler["use_karras_sigmas"] and backbone.scheduler["prediction_type"] == "v_prediction"
 
 
 def test_each_backbones_toy_settings_are_its_toy_designs_size_and_length():
