@@ -147,8 +147,9 @@ def toy_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_layers
 
 
 def toy_svd_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_layers: int = 1) -> dict:
-    """Untrained toy Stable Video Diffusion at 64x64 pixels: the I2VGen-XL toy's latent grid (16x16x4) and
-    UNet widths, SVD's block layout (so every injection site exists), conditioning and scheduler config.
+    """Untrained toy Stable Video Diffusion at 64x64 pixels: the I2VGen-XL toy's latent grid (16x16, but with
+    `SVD_LATENT_CHANNELS` channels) and UNet widths, SVD's block layout (so every injection site exists),
+    conditioning and scheduler config.
 
     The VAE keeps one width in every block: its norms have 32 groups whatever the width (diffusers fixes them),
     and 64 channels throughout give each group two, as the toy I2VGen-XL's VAE has, while keeping the whole
