@@ -54,6 +54,19 @@ def test_matches_diffusers_pipeline_when_inversion_and_injection_are_off(tiny_sv
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)
 
 
+def test_a_first_frame_guidance_above_one_leaves_the_unguided_inversion_unguided(tiny_svd):
+    """min_guidance_scale > 1 once made the inversion (guidance 1, one branch) look for a negative branch."""
+    frames = moving_square_frames(VIDEO.num_frames, VIDEO.height)
+    config = EditConfig(
+        video=VIDEO,
+        inversion=InversionConfig(steps=2),
+        sampling=SamplingConfig(steps=2, guidance_scale=3.0, negative_prompt=""),
+        backbone={"min_guidance_scale": 3.0},
+    )
+    output = pipeline(tiny_svd).edit(frames, frames[0], "", config=config, output_type="np")
+    assert output.shape == (5, 64, 64, 3) and np.isfinite(output).all()
+
+
 def test_a_prompt_is_refused_in_one_line_and_options_are_checked(tiny_svd):
     pipe = pipeline(tiny_svd)
     frames = moving_square_frames(VIDEO.num_frames, VIDEO.height)

@@ -176,12 +176,13 @@ class StableVideoDiffusion(Backbone):
         )
 
     def guide(self, output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
-        """SVD's guidance: from `min_guidance_scale` on the first frame up to `guidance_scale` on the last."""
+        """SVD's guidance: from `min_guidance_scale` on the first frame up to `guidance_scale` on the last. At
+        `guidance_scale` 1 or less (the inversion's, by default) the batch has no negative branch: none is run."""
         import torch
 
-        low = self.run_options["min_guidance_scale"]
-        if max(low, guidance_scale) <= 1:
+        if guidance_scale <= 1:
             return output
+        low = self.run_options["min_guidance_scale"]
         negative, positive = output.chunk(2)
         scales = torch.linspace(low, guidance_scale, output.shape[1], device=output.device, dtype=output.dtype)
         return negative + scales.view(1, -1, 1, 1, 1) * (positive - negative)
