@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from anyv2v.acceleration import Speedups, chunked_feed_forward, kernel_settings, set_model_speedups
 from anyv2v.backbones import Backbone, Condition, FrameEncoding, backbone_class
+from anyv2v.backbones.base import is_guided
 from anyv2v.cache import InversionCache, default_cache_dir, model_fingerprint
 from anyv2v.config import EditConfig
 from anyv2v.errors import AnyV2VError
@@ -200,7 +201,7 @@ class AnyV2VPipeline:
             for frame in (edited_first_frame, anchor_frame)
         )
         negative = sampling.negative_prompt if negative_prompt is None else negative_prompt
-        guided = sampling.guidance_scale > 1
+        guided = is_guided(sampling.guidance_scale)
         return self._branches(edited, prompt, negative if guided else None, config, generator, anchor)
 
     def _source_conditions(
@@ -261,7 +262,9 @@ class AnyV2VPipeline:
 
         with self._stage("encode"):
             latents = self.backbone.encode_video(frames, sample=config.vae.encode == "sample", generator=generator)
-            condition = self._source_conditions(frames, config, generator, guided=config.inversion.guidance_scale > 1)
+            condition = self._source_conditions(
+                frames, config, generator, guided=is_guided(config.inversion.guidance_scale)
+            )
         with self._stage("inversion"):
             inverted = INVERTERS[config.inversion.solver](
                 self.denoiser, latents, grid, condition, config.inversion.guidance_scale,
@@ -299,7 +302,7 @@ class AnyV2VPipeline:
             video=pixels.hexdigest(),
             video_config=config.video,
             inversion=config.inversion,
-            guided_negative=config.sampling.negative_prompt if config.inversion.guidance_scale > 1 else None,
+            guided_negative=config.sampling.negative_prompt if is_guided(config.inversion.guidance_scale) else None,
             dtype=str(self.backbone.dtype),
         )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from anyv2v.backbones.base import Condition, Progress
+from anyv2v.backbones.base import Condition, Progress, is_guided
 from anyv2v.injection import FeatureInjector
 from anyv2v.noise import NoiseLevel, NoiseProcess, Prediction, step
 
@@ -90,4 +90,4 @@ def sample(
 
 def branch_count(guidance_scale: float) -> int:
     """Classifier-free guidance needs a negative branch beside the conditional one."""
-    return 2 if guidance_scale > 1 else 1
+    return 2 if is_guided(guidance_scale) else 1

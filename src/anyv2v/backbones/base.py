@@ -387,9 +387,15 @@ def diffusers_pixels(frame: Image.Image) -> torch.Tensor:
     return torch.from_numpy(array).permute(0, 3, 1, 2) * 2.0 - 1.0
 
 
+def is_guided(guidance_scale: float) -> bool:
+    """Whether a run at this scale has a negative branch beside the conditional one: the one rule that the
+    branches run and the backbones' `guide` both follow."""
+    return guidance_scale > 1
+
+
 def classifier_free_guidance(output: torch.Tensor, guidance_scale: float) -> torch.Tensor:
     """[negative, conditional] halves of a batch -> negative + scale · (conditional - negative); scale 1: as is."""
-    if guidance_scale <= 1:
+    if not is_guided(guidance_scale):
         return output
     negative, positive = output.chunk(2)
     return negative + guidance_scale * (positive - negative)

@@ -23,6 +23,7 @@ from anyv2v.backbones.base import (
     Progress,
     check_size_multiple,
     diffusers_pixels,
+    is_guided,
     no_grad,
 )
 from anyv2v.config import EditConfig, InversionConfig, SamplingConfig, VAEConfig, VideoConfig
@@ -180,7 +181,7 @@ class StableVideoDiffusion(Backbone):
         `guidance_scale` 1 or less (the inversion's, by default) the batch has no negative branch: none is run."""
         import torch
 
-        if guidance_scale <= 1:
+        if not is_guided(guidance_scale):
             return output
         low = self.run_options["min_guidance_scale"]
         negative, positive = output.chunk(2)
