@@ -139,8 +139,8 @@ def test_the_world_trained_on_is_a_setting_saved_with_the_model(tmp_path):
     from anyv2v.toy.world import FIRST_WORLD, World
 
     larger = World((0.15, 0.3))
-    first = step_batch(0, "vae", 2, 1, footage=Footage(32), clips=False)
-    assert (first != step_batch(0, "vae", 2, 1, footage=Footage(32, world=larger), clips=False)).any()
+    first = step_batch(0, "vae", 2, 1, footage=Footage(32), draw="frames")
+    assert (first != step_batch(0, "vae", 2, 1, footage=Footage(32, world=larger), draw="frames")).any()
     model = train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, object_radius_min=0.15, object_radius_max=0.3))
     assert World.of_model(model) == larger
     assert World.of_model(train_toy(tmp_path / "first", TINY_RUN, quiet)) == FIRST_WORLD
@@ -159,7 +159,7 @@ def test_workers_render_the_same_data_so_the_weights_do_not_depend_on_them(tmp_p
     from anyv2v.toy.train import train_toy
 
     steps = range(3, 9)
-    render = partial(step_batch, 0, "unet", 2, footage=Footage(32), clips=True)
+    render = partial(step_batch, 0, "unet", 2, footage=Footage(32), draw="clips")
     with RenderedAhead(render, steps, workers=2) as ahead:
         rendered = [ahead(step) for step in steps]
     for step, clips in zip(steps, rendered, strict=True):

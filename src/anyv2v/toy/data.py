@@ -64,12 +64,21 @@ def training_frames(rng: np.random.Generator, count: int, footage: Footage) -> n
     return np.stack([render_frame(scene, int(rng.integers(footage.frames))) for scene in scenes])
 
 
-def step_batch(
-    seed: int, stage: str, count: int, step: int, *, footage: Footage, clips: bool
-) -> np.ndarray | list[np.ndarray]:
-    """What `stage` trains on at `step`: `count` whole clips, or single frames each from its own clip."""
+def training_frames_and_clips(
+    rng: np.random.Generator, count: int, footage: Footage
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """`count` single frames, each from its own clip, and one whole clip per `footage.frames` of them: the
+    frames keep a step's scenes varied, the clips teach a VAE that mixes frames what neighbours look like."""
+    return training_frames(rng, count, footage), training_clips(rng, max(1, count // footage.frames), footage)
+
+
+DRAWS = {"clips": training_clips, "frames": training_frames, "frames and clips": training_frames_and_clips}
+
+
+def step_batch(seed: int, stage: str, count: int, step: int, *, footage: Footage, draw: str) -> object:
+    """What `stage` trains on at `step`: `count` items of the kind `draw` names (`DRAWS`)."""
     rng, _ = step_random(seed, stage, step)
-    return (training_clips if clips else training_frames)(rng, count, footage)
+    return DRAWS[draw](rng, count, footage)
 
 
 class RenderedAhead:

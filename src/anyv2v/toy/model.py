@@ -66,6 +66,9 @@ SVD_FRAME_SIZE = 64  # SVD's sizes are multiples of 64; its toy VAE downsamples 
 SVD_LATENT_CHANNELS = 12
 SVD_CLIP_SIZE = 224  # SVD resizes the conditioning frame to 224 pixels for CLIP, whatever the encoder's size
 WAN_FRAME_SIZE, WAN_FRAMES = 64, 9  # Wan's clips are 4k + 1 frames: the first, then groups of four
+# Wan 2.1's 16 latent channels: a 16x16x16 latent frame then holds four 64x64 frames in 12x fewer numbers
+# (at 4 channels, 48x; the toy SVD's VAE lost 0.1-0.2 of an edit at 12x in a single frame)
+WAN_LATENT_CHANNELS = 16
 
 
 BYTE_TOKEN_IDS = {"bos_token_id": 512, "eos_token_id": 513, "pad_token_id": 513}  # the byte-level vocabulary's
@@ -178,18 +181,21 @@ def toy_svd_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_la
 def toy_wan_components(scratch: Path, seed: int = 0, vae_width: int = 32, vae_layers: int = 1) -> dict:
     """Untrained toy Wan, conditioned as Wan 2.2 is (the first latent frame is the clean image latent, told
     noise level zero), at 9 frames of 64x64: a causal 3D VAE compressing 4x in space and in time to 3 latent
-    frames of 16x16x4, a diffusion transformer of Wan's class over 1x2x2 patches, a small UMT5."""
+    frames of 16x16 with `WAN_LATENT_CHANNELS` channels, a diffusion transformer of Wan's class over 1x2x2
+    patches (8 blocks, so that block ranges given as shares of the depth pick distinct blocks), a small UMT5."""
     from anyv2v.evaluation.full_size import character_tokenizer
 
     torch.manual_seed(seed)
     transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=4, attention_head_dim=16, in_channels=4, out_channels=4,
-        text_dim=EMBED_DIM, freq_dim=64, ffn_dim=4 * EMBED_DIM, num_layers=4, rope_max_seq_len=32,
+        patch_size=(1, 2, 2), num_attention_heads=4, attention_head_dim=32, in_channels=WAN_LATENT_CHANNELS,
+        out_channels=WAN_LATENT_CHANNELS, text_dim=EMBED_DIM, freq_dim=64, ffn_dim=4 * 128, num_layers=8,
+        rope_max_seq_len=32,
     )  # fmt: skip
     torch.manual_seed(seed + 1)
     vae = AutoencoderKLWan(
-        base_dim=vae_width, z_dim=4, dim_mult=[1, 2, 2], num_res_blocks=vae_layers, temperal_downsample=[True, True],
-        latents_mean=[0.0] * 4, latents_std=[1.0] * 4, scale_factor_spatial=4, scale_factor_temporal=4,
+        base_dim=vae_width, z_dim=WAN_LATENT_CHANNELS, dim_mult=[1, 2, 2], num_res_blocks=vae_layers,
+        temperal_downsample=[True, True], latents_mean=[0.0] * WAN_LATENT_CHANNELS,
+        latents_std=[1.0] * WAN_LATENT_CHANNELS, scale_factor_spatial=4, scale_factor_temporal=4,
     )  # fmt: skip
     tokenizer = character_tokenizer()
     torch.manual_seed(seed + 2)
@@ -219,7 +225,8 @@ class ToyDesign:
     vae_width_multiple: int  # the VAE's norm groups split its widths into equal parts
     # What the VAE learns on: "frames" (single frames, each from its own clip), "frame groups" (such frames,
     # decoded `frames` at a time by a decoder that mixes frames), "clip frames" (whole clips as frames, which
-    # its decoder mixes), "clips" (whole clips as one video tensor, a 3D VAE's input)
+    # its decoder mixes), "clips" (whole clips as one video tensor, a 3D VAE's input), "frames and clips"
+    # (single frames as 1-frame clips, a causal 3D VAE's image mode, and whole clips, in every step)
     vae_input: str
     frames: int = FRAMES  # of a training clip
     settings: dict = field(default_factory=dict)  # the backbone's own, as model_index.json records them
@@ -247,7 +254,9 @@ TOY_DESIGNS = {
         WAN_FRAME_SIZE,
         toy_wan_components,
         8,
-        "clips",
+        # Whole clips alone are one scene a step (the toy SVD's VAE averaged its colours on two): frames of
+        # many clips keep the steps varied, the clips teach the temporal layers
+        "frames and clips",
         WAN_FRAMES,
         {"expand_timesteps": True},
     ),

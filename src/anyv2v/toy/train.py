@@ -107,8 +107,8 @@ def run_stage(
         losses = list(state["losses"])
         log(f"{stage}: resumed after step {len(losses)}/{steps}")
     remaining = range(len(losses) + 1, steps + 1)
-    count, clips = stage_draws(stage, batch_size, toy_design(config))
-    render = partial(step_batch, config.seed, stage, count, footage=training_footage(config), clips=clips)
+    count, draw = stage_draws(stage, batch_size, toy_design(config))
+    render = partial(step_batch, config.seed, stage, count, footage=training_footage(config), draw=draw)
     with RenderedAhead(render, remaining, config.workers) as batches:
         for step in remaining:
             torch.manual_seed(config.seed + 7919 * step + STAGES.index(stage))  # dropout in the models draws from it
@@ -126,18 +126,18 @@ def run_stage(
     return losses
 
 
-def stage_draws(stage: str, batch_size: int, design: ToyDesign) -> tuple[int, bool]:
-    """How many items a step of `stage` draws, and whether they are whole clips: the UNet learns on clips; a
+def stage_draws(stage: str, batch_size: int, design: ToyDesign) -> tuple[int, str]:
+    """How many items a step of `stage` draws, and of which kind (`data.DRAWS`): the UNet learns on clips; a
     VAE on single frames (`batch_size` of them, each from its own clip: far more varied than a clip's
     frames), unless it reads or decodes frames together, when it takes them in groups or whole clips of
-    `design.frames`."""
+    `design.frames`, or whole clips beside its single frames."""
     if stage == "unet":
-        return batch_size, True
+        return batch_size, "clips"
     vae_input = stage_input(stage, design)
-    if vae_input == "frames":
-        return batch_size, False
+    if vae_input in ("frames", "frames and clips"):
+        return batch_size, vae_input
     groups = max(1, batch_size // design.frames)
-    return (groups * design.frames, False) if vae_input == "frame groups" else (groups, True)
+    return (groups * design.frames, "frames") if vae_input == "frame groups" else (groups, "clips")
 
 
 def stage_input(stage: str, design: ToyDesign) -> str:
@@ -179,6 +179,8 @@ def vae_pixels(batch: np.ndarray | list[np.ndarray], vae_input: str, group: int 
     (`group`: how many frames a "frame groups" decoder mixes)."""
     if vae_input == "frames":
         return to_pixels(batch), {}
+    if vae_input == "single-frame clips":  # a 3D VAE's image mode: (frames, 3, 1, H, W)
+        return to_pixels(batch).unsqueeze(2), {}
     if vae_input == "frame groups":
         return to_pixels(batch), {"num_frames": group}
     frames = to_pixels(np.concatenate(batch))
@@ -187,9 +189,11 @@ def vae_pixels(batch: np.ndarray | list[np.ndarray], vae_input: str, group: int 
     return frames.unflatten(0, (len(batch), -1)).transpose(1, 2), {}  # (clips, 3, frames, H, W)
 
 
-def _reconstruction_loss(
-    vae, vae_input: str, group: int, step: int, batch: np.ndarray | list[np.ndarray]
-) -> torch.Tensor:
+def _reconstruction_loss(vae, vae_input: str, group: int, step: int, batch) -> torch.Tensor:
+    if vae_input == "frames and clips":  # a causal 3D VAE: its frames alone as 1-frame clips, then whole clips
+        frames, clips = batch
+        return sum(_reconstruction_loss(vae, kind, group, step, part)
+                   for kind, part in (("single-frame clips", frames), ("clips", clips)))  # fmt: skip
     pixels, told = vae_pixels(batch, vae_input, group)
     pixels = pixels.to(vae.device)
     posterior = vae.encode(pixels).latent_dist
