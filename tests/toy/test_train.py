@@ -184,14 +184,14 @@ def test_frame_zero_is_weighted_on_whichever_axis_the_backbone_keeps_its_frames(
 
 
 @pytest.mark.parametrize(
-    ("backbone", "pipeline", "frames", "vae_width"),
+    ("backbone", "pipeline", "frames", "vae_width", "vae_lr"),
     [
-        ("svd", "StableVideoDiffusionPipeline", 8, ("block_out_channels", [64, 64, 64])),
-        ("wan", "WanImageToVideoPipeline", 9, ("base_dim", 32)),
+        ("svd", "StableVideoDiffusionPipeline", 8, ("block_out_channels", [64, 64, 64]), 1e-3),
+        ("wan", "WanImageToVideoPipeline", 9, ("base_dim", 32), 1e-4),
     ],
 )
 def test_other_backbones_toys_train_through_the_same_stages_and_run_in_the_demo(
-    tmp_path, capsys, backbone, pipeline, frames, vae_width
+    tmp_path, capsys, backbone, pipeline, frames, vae_width, vae_lr
 ):
     from anyv2v.cli import main
     from anyv2v.toy.train import train_toy
@@ -200,6 +200,9 @@ def test_other_backbones_toys_train_through_the_same_stages_and_run_in_the_demo(
     assert json.loads((model / "model_index.json").read_text())["_class_name"] == pipeline
     key, width = vae_width  # the backbone's own VAE width when --vae-width is not given
     assert json.loads((model / "vae" / "config.json").read_text())[key] == width
+    # and its own VAE learning rate when --vae-lr is not given (the checkpoint's optimizer records it)
+    vae_state = torch.load(tmp_path / f"{backbone}.checkpoints" / "vae.pt", weights_only=True)
+    assert vae_state["optimizer"]["param_groups"][0]["initial_lr"] == pytest.approx(vae_lr)
     output = tmp_path / "demo.mp4"
     args = ["demo", "--backbone", backbone, "--model", str(model), "-o", str(output), "--steps", "3",
             "--inversion-steps", "3", "--quiet", "--no-cache"]  # fmt: skip

@@ -30,7 +30,7 @@ class TrainConfig:
     vae_layers: int = _option(1, "ResNet layers per VAE block (with --init: the saved VAE's)")
     vae_steps: int = _option(4000, "VAE training steps")
     vae_batch: int = _option(16, "frames per VAE step, each from its own clip")
-    vae_lr: float = _option(1e-3, "VAE learning rate")
+    vae_lr: float = _option(0.0, "VAE learning rate; 0: the backbone's own (wan 1e-4, others 1e-3)")
     decoder_steps: int = _option(500, "last stage: the decoder alone, at a low rate; latents and UNet unchanged")
     decoder_lr: float = _option(1e-4, "decoder refinement learning rate")
     unet_steps: int = _option(3000, "UNet training steps")

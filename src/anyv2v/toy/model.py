@@ -232,6 +232,7 @@ class ToyDesign:
     settings: dict = field(default_factory=dict)  # the backbone's own, as model_index.json records them
     vae_width: int = 32  # the VAE's width unless `train-toy --vae-width` names one
     decoder_input: str = ""  # what the last stage, the decoder alone, learns on, where not `vae_input`
+    vae_lr: float = 1e-3  # the VAE's learning rate unless `train-toy --vae-lr` names one
 
 
 TOY_DESIGNS = {
@@ -259,6 +260,9 @@ TOY_DESIGNS = {
         "frames and clips",
         WAN_FRAMES,
         {"expand_timesteps": True},
+        # At 1e-3 its encoder drops chroma within 50 steps and decodes grey; at 1e-4 the chroma its latent
+        # holds grows (docs/bench/experiments/toy-wan-vae/)
+        vae_lr=1e-4,
     ),
 }
 

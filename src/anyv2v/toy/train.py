@@ -150,8 +150,8 @@ def train_vae(vae, config: TrainConfig, log: Callable[[str], None], checkpoints:
     design = toy_design(config)
     reconstruction = partial(_reconstruction_loss, vae, stage_input("vae", design), design.frames)
     losses = run_stage(
-        "vae", config.vae_steps, config.vae_batch, reconstruction, vae, list(vae.parameters()), config.vae_lr,
-        config, log, checkpoints,
+        "vae", config.vae_steps, config.vae_batch, reconstruction, vae, list(vae.parameters()),
+        config.vae_lr or design.vae_lr, config, log, checkpoints,
     )  # fmt: skip
     vae.eval().requires_grad_(False)
     return losses
