@@ -67,6 +67,7 @@ def test_config_files_in_yaml_and_toml_set_fields_and_flags_win(tmp_path, name, 
         ({"injection": {"conv_sites": [[1, 2]]}}, r"injection.conv_sites is .*: use a list of module names"),
         ({"preset": "fastest"}, "backbone i2vgen-xl has no preset 'fastest'"),
         ({"runtime": {"backbone": "sora"}}, "unknown backbone 'sora'"),
+        ({"sampling": {"first_frame": "kept"}}, "sampling.first_frame is 'kept': use 'generated' or 'given'"),
     ],
 )
 def test_bad_config_values_are_one_line_errors(data, message):

@@ -129,12 +129,17 @@ class SamplingConfig:
     init: Literal["inverted", "noise"] = "inverted"  # start from the inverted source, or from random noise
     start_step: int = 1  # steps skipped at the start when starting from the inverted latents
     eta: float = 0.0
+    # "given": every step's clean estimate of frame 0 is the edited frame's latent, so the output opens on the
+    # edited frame itself and the later frames attend to it; "generated": the model makes frame 0 (the paper)
+    first_frame: Literal["generated", "given"] = "generated"
 
     def validate(self) -> None:
         if self.steps < 1:
             raise AnyV2VError(f"sampling steps is {self.steps}: use 1 or more (--steps)")
         if self.init not in ("inverted", "noise"):
             raise AnyV2VError(f"sampling.init is {self.init!r}: use 'inverted' or 'noise'")
+        if self.first_frame not in ("generated", "given"):
+            raise AnyV2VError(f"sampling.first_frame is {self.first_frame!r}: use 'generated' or 'given'")
         if not 0 <= self.start_step < self.steps:
             raise AnyV2VError(
                 f"start_step {self.start_step} is outside the {self.steps} sampling steps: use 0..{self.steps - 1}"

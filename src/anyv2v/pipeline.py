@@ -29,7 +29,7 @@ from anyv2v.inversion import INVERTERS, closest_covering_steps, grid_positions
 from anyv2v.noise import NoiseLevel
 from anyv2v.profiling import StageCosts
 from anyv2v.runtime import TOY_MODEL, library_progress_bars, resolve_device, resolve_dtype
-from anyv2v.sampling import Denoiser, OnStep, SourceBranch, sample
+from anyv2v.sampling import Denoiser, GivenFrame, OnStep, SourceBranch, sample
 from anyv2v.toy.shipped import shipped_model
 from anyv2v.video import fit_to_size
 
@@ -152,6 +152,7 @@ class AnyV2VPipeline:
             condition = self._edit_condition(
                 edited_first_frame, prompt, negative_prompt, config, generator, anchor_frame
             )
+            given = self._given_first_frame(edited_first_frame, config, generator)
         grid = backbone.process.grid(sampling.steps)
         first = self._first_step(config)
         fractions = backbone.injection_fractions(config.injection)
@@ -169,8 +170,8 @@ class AnyV2VPipeline:
         with self._stage("sampling"), FeatureInjector(sites, schedule, backbone.device) as injector:
             latents = sample(
                 self.denoiser, latents, grid, condition, sampling.guidance_scale, start=first,
-                source=source, injector=injector if injecting else None,
-                generator=generator, eta=sampling.eta, progress=self.progress_bar, on_step=on_step,
+                source=source, injector=injector if injecting else None, generator=generator, eta=sampling.eta,
+                progress=self.progress_bar, on_step=on_step, given_first=given,
             )  # fmt: skip
         self.stats.injections = injector.fired
         if output_type == "latent":
@@ -178,6 +179,18 @@ class AnyV2VPipeline:
         with self._stage("decode"):
             decoded = backbone.decode_video(latents, config.vae.decode_chunk_size, self.progress_bar).cpu().numpy()
         return decoded if output_type == "np" else to_pil_frames(decoded)
+
+    def _given_first_frame(
+        self, edited_first_frame: Image.Image, config: EditConfig, generator: torch.Generator | None
+    ) -> GivenFrame | None:
+        """With `sampling.first_frame = "given"`, the edited frame's latent as the video's first latent frame (a
+        one-frame clip, encoded as a clip is)."""
+        if config.sampling.first_frame != "given":
+            return None
+        video, backbone = config.video, self.backbone
+        frame = fit_to_size(edited_first_frame.convert("RGB"), (video.height, video.width))
+        latent = backbone.encode_video([frame], sample=config.vae.encode == "sample", generator=generator)
+        return GivenFrame(latent, backbone.latent_layout.index("F"))
 
     def _checked(self, config: EditConfig) -> EditConfig:
         config.validate()

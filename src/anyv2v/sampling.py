@@ -68,11 +68,13 @@ def sample(
     eta: float = 0.0,
     progress: Progress,
     on_step: OnStep | None = None,
+    given_first: GivenFrame | None = None,
 ) -> torch.Tensor:
     """Walk `latents` from grid[start] down to grid[-1]; `condition` holds [negative, edit] branches, or [edit].
 
     On injection steps the source branch runs first in the batch, on its own inverted latent of the same
-    level; its output is discarded, only its features are used.
+    level; its output is discarded, only its features are used. With `given_first`, frame 0's clean estimate
+    is the given latent at every step.
     """
     with_source = type(condition).cat([source.condition, condition]) if source is not None else None
     for i in progress(range(start, len(grid) - 1), "sampling"):
@@ -82,10 +84,33 @@ def sample(
                 prediction = model(latents, grid[i], with_source, guidance_scale, lead=source.latents[i])
         else:
             prediction = model(latents, grid[i], condition, guidance_scale)
+        if given_first is not None:
+            prediction = given_first.imposed(prediction, latents, grid[i])
         if on_step is not None:
             on_step(i, prediction)
         latents = step(prediction, grid[i], grid[i + 1], eta=eta, generator=generator)
     return latents
+
+
+@dataclass
+class GivenFrame:
+    """A frame whose clean latent is known (the edited first frame), imposed on every step's prediction.
+
+    The noise that frame's latent holds is kept (read back from the current latent), so it is carried down the
+    grid as the sampler carries the other frames' noise, and the frame reaches the given latent at the end."""
+
+    latent: torch.Tensor  # the frame's latent, with a frame axis of size 1
+    frame_axis: int
+
+    def imposed(self, prediction: Prediction, latents: torch.Tensor, level: NoiseLevel) -> Prediction:
+        current = latents.narrow(self.frame_axis, 0, 1)
+        given = self.latent.to(current.dtype).expand_as(current)
+        noise = (current - level.signal * given) / level.noise
+        rest = self.frame_axis, 1, latents.shape[self.frame_axis] - 1
+        return Prediction(
+            denoised=torch.cat([given, prediction.denoised.narrow(*rest)], dim=self.frame_axis),
+            epsilon=torch.cat([noise, prediction.epsilon.narrow(*rest)], dim=self.frame_axis),
+        )
 
 
 def branch_count(guidance_scale: float) -> int:

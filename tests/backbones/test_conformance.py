@@ -141,6 +141,19 @@ def test_reconstruction_error_falls_as_inversion_steps_grow(case):
     assert errors[2] < 0.5 * errors[0]
 
 
+def test_a_given_first_frame_is_the_outputs_first_latent_frame(case):
+    spec, _ = case
+    pipe = load(case)
+    source, edited = frames(spec), frames(spec, (40, 220, 40))[0]
+    axis = pipe.backbone.latent_layout.index("F")
+    given = pipe.backbone.encode_video([edited], sample=False, generator=None)
+    latents = pipe.edit(source, edited, spec.prompt, config=config(spec, first_frame="given"), output_type="latent")
+    generated = pipe.edit(source, edited, spec.prompt, config=config(spec), output_type="latent")
+    torch.testing.assert_close(latents.narrow(axis, 0, 1), given, atol=1e-4, rtol=1e-4)
+    given_by_the_model = getattr(pipe.backbone, "expand_timesteps", False)  # Wan 2.2's process gives frame 0
+    assert torch.allclose(generated.narrow(axis, 0, 1), given, atol=1e-2) == given_by_the_model
+
+
 def test_cache_round_trip_gives_an_identical_edit(case, tmp_path):
     spec, _ = case
     pipe = load(case, cache=tmp_path)

@@ -44,6 +44,12 @@ class Flag:
         return "FRACTION" if self.section == "injection" else self.field.upper()
 
 
+FIRST_FRAME_HELP = (
+    "'generated' (the model makes frame 0, as in the paper) or 'given' (frame 0 is the edited frame at every step; "
+    "the others attend to it)"
+)
+
+
 def injection_flags() -> list[Flag]:
     """One --KIND-injection flag per injection kind any backbone declares (each checked against the chosen
     backbone when the configs are built)."""
@@ -161,6 +167,7 @@ EDIT_FLAGS = [
     Flag("--negative-prompt", "sampling", "negative_prompt", str, "negative prompt"),
     Flag("--init", "sampling", "init", str, "'inverted' or 'noise': where sampling starts"),
     Flag("--eta", "sampling", "eta", float, "fresh noise per step, 0 (deterministic) to 1"),
+    Flag("--first-frame", "sampling", "first_frame", str, FIRST_FRAME_HELP),
     *injection_flags(),
     Flag("--no-injection", "injection", "enabled", help="turn off every feature injection", const=False),
     Flag("--decode-chunk-size", "vae", "decode_chunk_size", int, "frames per VAE decode call; lower saves memory"),
