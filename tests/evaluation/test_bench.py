@@ -10,7 +10,7 @@ from anyv2v.evaluation.bench import BASELINES, paste_first_frame_edit
 
 
 def test_one_clip_bench_on_the_shipped_model_writes_baselines_table_and_json(tmp_path):
-    variants = ["full AnyV2V", "conv at every decoder ResNet, 0.5"]
+    variants = ["full AnyV2V", "conv at every decoder ResNet, 0.5", "full AnyV2V, first frame given"]
     # fewer steps than the preset's: what is tested is the table, not the model
     args = ["bench", "--clips", "1", "--edits", "recolor", "--variants", *variants, "-o", str(tmp_path / "out"),
             "--steps", "10", "--inversion-steps", "20"]  # fmt: skip
@@ -29,9 +29,10 @@ def test_one_clip_bench_on_the_shipped_model_writes_baselines_table_and_json(tmp
     assert "| full AnyV2V |" in table and "| baseline: copy the source |" in table and report["command"] in table
     assert "**carried, frame 0**" in table and "| variant | recolor | all |" in table
     assert report["backbone"] == "i2vgen-xl" and report["world"] == "objects-0.15-0.3"
-    plain, full, every_resnet = (rows[v] for v in [BASELINES[-1], *variants])
+    plain, full, every_resnet, given = (rows[v] for v in [BASELINES[-1], *variants])
     assert full["unet_batch_items"] > plain["unet_batch_items"]  # inversion and the source branch cost calls
     assert every_resnet["psnr"] != full["psnr"]  # nine conv sites instead of one, on more steps
+    assert given["carried_first"] > 0.95  # frame 0 is the edited frame's latent, decoded
 
 
 def test_pasting_the_first_frames_edit_adds_its_difference_to_every_frame_within_range():

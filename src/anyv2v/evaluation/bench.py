@@ -124,6 +124,7 @@ def variants(backbone: type[Backbone]) -> dict[str, Variant]:
     kinds = backbone.injection_kinds
     return {
         "full AnyV2V": lambda c: c,
+        "full AnyV2V, first frame given": lambda c: _sampling(c, first_frame="given"),
         "noise start, injection": lambda c: _sampling(c, init="noise"),
         "inversion, no injection": _no_injection,
         **{f"full - {name}": _without(name) for name in kinds},
