@@ -3,10 +3,10 @@ chroma? `clamp_probe.py LR STEPS NOCLAMP [WARMUP]`: single frames (1-frame clips
 every 10 steps the loss, the share of decoded values at +-1 and the latent's chroma R^2 (24 held-out frames)."""
 import sys, time, numpy as np, torch, torch.nn.functional as F
 from pathlib import Path
-import diffusers.models.autoencoders.autoencoder_kl_wan as wanvae
 from anyv2v.toy.model import toy_wan_components
 from anyv2v.toy.data import DRAWS, Footage
-from anyv2v.toy.world import World, clip_pair, HELDOUT_SEEDS
+from anyv2v.toy.world import World
+from vae_probe2 import chroma_r2, held_out_frames  # run from this folder
 from anyv2v.toy.train import to_pixels
 torch.set_num_threads(1)
 lr, steps, noclamp = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
@@ -15,7 +15,7 @@ vae = toy_wan_components(Path("/tmp/scratch-probe"), 0, 32, 1)["vae"].train()
 opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0)
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) if warmup else 1.0)
 foot = Footage(64, world=World((0.15, 0.3)), frames=9)
-held = to_pixels(np.stack([clip_pair(s, "recolor", size=64, num_frames=9, world=World((0.15, 0.3)))[0][0] for s in HELDOUT_SEEDS[:24]])).unsqueeze(2)
+held = held_out_frames(World((0.15, 0.3)))
 print("held pixels at +-1:", (held.abs() >= 0.999).float().mean().item())
 
 def decode(z):
@@ -27,17 +27,8 @@ def decode(z):
     vae.clear_cache()
     return out
 
-def chroma_r2():
-    with torch.no_grad():
-        z = vae.encode(held).latent_dist.mean[:, :, 0]
-    t = F.avg_pool2d(held[:, :, 0], 4); t = t - t.mean(1, keepdim=True)
-    X = torch.cat([z.permute(0, 2, 3, 1).reshape(-1, z.shape[1]), torch.ones(z.shape[0] * 256, 1)], 1)
-    Y = t.permute(0, 2, 3, 1).reshape(-1, 3)
-    W = torch.linalg.lstsq(X, Y).solution
-    return (1 - ((X @ W - Y) ** 2).sum() / ((Y - Y.mean(0)) ** 2).sum()).item()
-
 t = time.time(); acc = []; clamped = []
-print(f"step 0 chroma R^2 {chroma_r2():.3f}", flush=True)
+print(f"step 0 chroma R^2 {chroma_r2(vae, held):.3f}", flush=True)
 for step in range(1, steps + 1):
     frames = to_pixels(DRAWS["frames"](np.random.default_rng([7, step]), 16, foot)).unsqueeze(2)
     z = vae.encode(frames).latent_dist.mean
@@ -46,4 +37,4 @@ for step in range(1, steps + 1):
     loss = F.mse_loss(y, frames) + 0.5 * F.l1_loss(y, frames)
     opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0); opt.step(); sched.step(); acc.append(loss.item())
     if step % 10 == 0:
-        print(f"step {step} loss {np.mean(acc[-10:]):.4f} at+-1 {np.mean(clamped[-10:]):.3f} chroma R^2 {chroma_r2():.3f} {time.time()-t:.0f}s", flush=True)
+        print(f"step {step} loss {np.mean(acc[-10:]):.4f} at+-1 {np.mean(clamped[-10:]):.3f} chroma R^2 {chroma_r2(vae, held):.3f} {time.time()-t:.0f}s", flush=True)
