@@ -22,7 +22,7 @@ from anyv2v.acceleration import Speedups, chunked_feed_forward, kernel_settings,
 from anyv2v.backbones import Backbone, Condition, FrameEncoding, backbone_class
 from anyv2v.backbones.base import is_guided
 from anyv2v.cache import InversionCache, default_cache_dir, model_fingerprint
-from anyv2v.config import EditConfig
+from anyv2v.config import EditConfig, VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.injection import FeatureInjector, injection_schedule
 from anyv2v.inversion import INVERTERS, closest_covering_steps, grid_positions
@@ -187,8 +187,8 @@ class AnyV2VPipeline:
         one-frame clip, encoded as a clip is)."""
         if config.sampling.first_frame != "given":
             return None
-        video, backbone = config.video, self.backbone
-        frame = fit_to_size(edited_first_frame.convert("RGB"), (video.height, video.width))
+        backbone = self.backbone
+        frame = fitted(edited_first_frame, config.video)
         latent = backbone.encode_video([frame], sample=config.vae.encode == "sample", generator=generator)
         return GivenFrame(latent, backbone.latent_layout.index("F"))
 
@@ -210,8 +210,7 @@ class AnyV2VPipeline:
         """[negative, edit] branches (just [edit] without guidance), both conditioned on the edited frame."""
         video, sampling = config.video, config.sampling
         edited, anchor = (
-            None if frame is None else fit_to_size(frame.convert("RGB"), (video.height, video.width))
-            for frame in (edited_first_frame, anchor_frame)
+            None if frame is None else fitted(frame, video) for frame in (edited_first_frame, anchor_frame)
         )
         negative = sampling.negative_prompt if negative_prompt is None else negative_prompt
         guided = is_guided(sampling.guidance_scale)
@@ -344,7 +343,7 @@ class AnyV2VPipeline:
                 "set video.width and video.height to change it",
                 stacklevel=3,
             )
-        return [fit_to_size(frame.convert("RGB"), (video.height, video.width)) for frame in frames[: video.num_frames]]
+        return [fitted(frame, video) for frame in frames[: video.num_frames]]
 
     def _predict(self, latents: torch.Tensor, timestep: torch.Tensor, condition: Condition) -> torch.Tensor:
         self.stats.unet_calls += 1
@@ -388,3 +387,8 @@ class AnyV2VPipeline:
 def to_pil_frames(video: np.ndarray) -> list[Image.Image]:
     """(frames, H, W, 3) floats in [0, 1] to 8-bit images, rounding as diffusers does."""
     return [Image.fromarray(frame) for frame in (video * 255).round().astype(np.uint8)]
+
+
+def fitted(frame: Image.Image, video: VideoConfig) -> Image.Image:
+    """An RGB frame at the video's size, as every frame the models see is."""
+    return fit_to_size(frame.convert("RGB"), (video.height, video.width))
