@@ -1,12 +1,19 @@
 """carried frame 0 / frames 1.. and PSNR of `fast` at the toy settings with sampling fields changed:
 variant_probe.py BACKBONE MODEL CLIPS THREADS 'label:field=value,field=value' ..."""
-import sys, dataclasses, numpy as np, torch
-from anyv2v.cli.options import load_pipeline
+
+import dataclasses
+import sys
+
+import numpy as np
+import torch
+
 from anyv2v.backbones import backbone_class
+from anyv2v.cli.options import load_pipeline
 from anyv2v.config import RuntimeConfig
+from anyv2v.evaluation.bench import decoded_frames
 from anyv2v.evaluation.metrics import carried, psnr
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
-from anyv2v.evaluation.bench import decoded_frames
+
 name, model, clips, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
 kind = backbone_class(name)
@@ -24,11 +31,26 @@ for edit in EDITS:
     for seed in HELDOUT_SEEDS[:clips]:
         source, truth = clip_pair(seed, edit, size=video.height, num_frames=video.num_frames, world=world)
         for label, config in variants.items():
-            out = pipe.edit(to_images(source), to_images(truth)[0], "", config=config, output_type="latent",
-                            generator=torch.Generator().manual_seed(0))
+            out = pipe.edit(
+                to_images(source),
+                to_images(truth)[0],
+                "",
+                config=config,
+                output_type="latent",
+                generator=torch.Generator().manual_seed(0),
+            )
             frames = decoded_frames(pipe, out, config)
-            res[label].append((carried(frames, source, truth, slice(0, 1)),
-                               carried(frames, source, truth, slice(1, None)), psnr(frames, truth)))
+            res[label].append(
+                (
+                    carried(frames, source, truth, slice(0, 1)),
+                    carried(frames, source, truth, slice(1, None)),
+                    psnr(frames, truth),
+                )
+            )
     for label in variants:
         a = np.array(res[label])
-        print(f"{edit:10s} {label:12s} frame0 {a[:,0].mean():.2f} frames1.. {a[:,1].mean():.2f} psnr {a[:,2].mean():.2f}", flush=True)
+        print(
+            f"{edit:10s} {label:12s}"
+            f"frame0 {a[:, 0].mean():.2f} frames1.. {a[:, 1].mean():.2f} psnr {a[:, 2].mean():.2f}",
+            flush=True,
+        )

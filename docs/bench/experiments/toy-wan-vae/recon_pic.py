@@ -1,8 +1,14 @@
 """Held-out clip 0 (recolor's truth), frames 0, 4, 8, scaled 4x: top the clip, bottom encoded and decoded."""
-import sys, numpy as np, torch
+
+import sys
+
+import numpy as np
+import torch
 from PIL import Image
+
 from anyv2v.pipeline import AnyV2VPipeline
-from anyv2v.toy.world import clip_pair, to_images, HELDOUT_SEEDS, World
+from anyv2v.toy.world import HELDOUT_SEEDS, World, clip_pair, to_images
+
 torch.set_num_threads(1)
 model, out = sys.argv[1], sys.argv[2]
 pipe = AnyV2VPipeline.from_pretrained(model, backbone="wan", progress=False, use_cache=False)

@@ -1,18 +1,26 @@
 """Short run of the toy Wan VAE: `vae_probe2.py LR STEPS THREADS [DRAW]`, on single frames (1-frame clips) alone, or
 with DRAW "frames and clips" as train-toy draws them; every 25 steps, how much chroma its latent holds."""
-import sys, time, numpy as np, torch, torch.nn.functional as F
+
+import sys
+import time
 from pathlib import Path
-from anyv2v.toy.model import toy_wan_components
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
 from anyv2v.toy.data import DRAWS, Footage
-from anyv2v.toy.world import World, clip_pair, HELDOUT_SEEDS
+from anyv2v.toy.model import toy_wan_components
 from anyv2v.toy.train import _reconstruction_loss, to_pixels
+from anyv2v.toy.world import HELDOUT_SEEDS, World, clip_pair
 
 
 def chroma_r2(vae, held):
     """R^2 of the best linear map from each latent pixel (and a constant) to its 4x4 patch's mean chroma."""
     with torch.no_grad():
         z = vae.encode(held).latent_dist.mean[:, :, 0]
-    t = F.avg_pool2d(held[:, :, 0], 4); t = t - t.mean(1, keepdim=True)
+    t = F.avg_pool2d(held[:, :, 0], 4)
+    t = t - t.mean(1, keepdim=True)
     X = torch.cat([z.permute(0, 2, 3, 1).reshape(-1, z.shape[1]), torch.ones(z.shape[0] * 256, 1)], 1)
     Y = t.permute(0, 2, 3, 1).reshape(-1, 3)
     W = torch.linalg.lstsq(X, Y).solution
@@ -20,8 +28,9 @@ def chroma_r2(vae, held):
 
 
 def held_out_frames(world):
-    return to_pixels(np.stack([clip_pair(s, "recolor", size=64, num_frames=9, world=world)[0][0]
-                               for s in HELDOUT_SEEDS[:24]])).unsqueeze(2)
+    return to_pixels(
+        np.stack([clip_pair(s, "recolor", size=64, num_frames=9, world=world)[0][0] for s in HELDOUT_SEEDS[:24]])
+    ).unsqueeze(2)
 
 
 if __name__ == "__main__":
@@ -32,11 +41,19 @@ if __name__ == "__main__":
     opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0)
     foot = Footage(64, world=World((0.15, 0.3)), frames=9)
     held = held_out_frames(World((0.15, 0.3)))
-    t = time.time(); acc = []
+    t = time.time()
+    acc = []
     print(f"step 0 chroma R^2 {chroma_r2(vae, held):.3f}", flush=True)
     for step in range(1, steps + 1):
         batch = DRAWS[draw](np.random.default_rng([7, step]), 16, foot)
         loss = _reconstruction_loss(vae, "single-frame clips" if draw == "frames" else draw, 9, step, batch)
-        opt.zero_grad(); loss.backward(); opt.step(); acc.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        acc.append(loss.item())
         if step % 25 == 0:
-            print(f"step {step} loss {np.mean(acc[-25:]):.4f} chroma R^2 {chroma_r2(vae, held):.3f} {time.time()-t:.0f}s", flush=True)
+            print(
+                f"step {step} loss {np.mean(acc[-25:]):.4f}"
+                f" chroma R^2 {chroma_r2(vae, held):.3f} {time.time() - t:.0f}s",
+                flush=True,
+            )
