@@ -51,6 +51,6 @@ for edit in EDITS:
         a = np.array(res[label])
         print(
             f"{edit:10s} {label:12s}"
-            f"frame0 {a[:, 0].mean():.2f} frames1.. {a[:, 1].mean():.2f} psnr {a[:, 2].mean():.2f}",
+            f" frame0 {a[:, 0].mean():.2f} frames1.. {a[:, 1].mean():.2f} psnr {a[:, 2].mean():.2f}",
             flush=True,
         )

@@ -46,6 +46,6 @@ for edit in EDITS:
         a = np.array(res[(start_name, edit)])
         print(
             f"{edit:10s} {start_name:13s}"
-            f"frame0 {a[:, 0].mean():.2f} frames1.. {a[:, 1].mean():.2f} psnr {a[:, 2].mean():.2f}",
+            f" frame0 {a[:, 0].mean():.2f} frames1.. {a[:, 1].mean():.2f} psnr {a[:, 2].mean():.2f}",
             flush=True,
         )
