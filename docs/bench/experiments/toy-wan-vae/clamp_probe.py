@@ -13,7 +13,7 @@ from vae_probe2 import chroma_r2, held_out_frames  # run from this folder
 
 from anyv2v.toy.data import DRAWS, Footage
 from anyv2v.toy.model import toy_wan_components
-from anyv2v.toy.train import to_pixels
+from anyv2v.toy.train import optimizer_step, to_pixels
 from anyv2v.toy.world import World
 
 torch.set_num_threads(1)
@@ -48,11 +48,7 @@ for step in range(1, steps + 1):
     y = decode(z)
     clamped.append((y.detach().abs() >= 0.999).float().mean().item())
     loss = F.mse_loss(y, frames) + 0.5 * F.l1_loss(y, frames)
-    opt.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-    opt.step()
-    sched.step()
+    optimizer_step(loss, vae.parameters(), opt, sched)
     acc.append(loss.item())
     if step % 10 == 0:
         print(

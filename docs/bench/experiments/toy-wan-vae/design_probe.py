@@ -12,7 +12,7 @@ import torch
 from diffusers import AutoencoderKLWan
 
 from anyv2v.toy.data import DRAWS, Footage
-from anyv2v.toy.train import _reconstruction_loss, to_pixels
+from anyv2v.toy.train import _reconstruction_loss, optimizer_step, to_pixels
 from anyv2v.toy.world import HELDOUT_SEEDS, World, clip_pair
 
 
@@ -45,11 +45,7 @@ if __name__ == "__main__":
     for step in range(1, steps + 1):
         batch = DRAWS["frames and clips"](np.random.default_rng([7, step]), 16, foot)
         loss = _reconstruction_loss(vae, "frames and clips", 9, step, batch)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimizer_step(loss, vae.parameters(), opt, sched)
         losses.append(loss.item())
         if step % 50 == 0:
             with torch.no_grad():
