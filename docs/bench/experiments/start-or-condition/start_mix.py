@@ -1,0 +1,76 @@
+"""Two other starts for the edit: the source's inversion mixed with fresh noise, z = a * z_inv + sqrt(1 - a^2)
+* eps ("mixA"), or with each frame's projection on the source's clean latent brought down to the signal the
+forward process holds at that level ("projBETA", BETA the share removed, default 1); "none" is AnyV2V's.
+start_mix.py BACKBONE MODEL CLIPS VARIANT[,VARIANT...]"""
+
+import sys
+
+import numpy as np
+import torch
+
+from anyv2v.backbones import backbone_class
+from anyv2v.cli.options import load_pipeline
+from anyv2v.config import RuntimeConfig
+from anyv2v.evaluation.bench import decoded_frames
+from anyv2v.evaluation.metrics import carried, psnr
+from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
+
+torch.set_num_threads(1)
+name, model, clips, mixes = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(",")
+kind = backbone_class(name)
+config = kind.toy_settings(kind.preset("fast"))
+pipe = load_pipeline(config, RuntimeConfig(model=model, backbone=name, quiet=True, use_cache=False, threads=1))
+video, world = config.video, World.of_model(pipe.model_id)
+first = pipe._first_step(config)
+F = pipe.backbone.latent_layout.index("F")
+inverted = pipe._inverted_latents
+state = {}
+
+
+def mixed(frames, cfg, generator):
+    latents = dict(inverted(frames, cfg, generator))
+    variant, z = state["a"], latents[first]
+    if variant.startswith("mix"):
+        a = float(variant[3:])
+        eps = torch.randn(z.shape, generator=torch.Generator().manual_seed(state["seed"]))
+        z = a * z + (1 - a * a) ** 0.5 * eps * z.std() / eps.std()
+    elif variant.startswith("proj"):  # remove the start's excess of the source's clean latent, per frame
+        x = pipe.backbone.encode_video(frames, sample=False, generator=None).movedim(F, 1)
+        zf = z.movedim(F, 1)
+        c = (zf * x).flatten(2).sum(2) / (x * x).flatten(2).sum(2)
+        beta = float(variant[4:] or 1)
+        s = pipe.backbone.process.grid(config.sampling.steps)[first].signal
+        z = (zf - beta * (c - s)[:, :, None, None, None] * x).movedim(1, F)
+    latents[first] = z
+    return latents
+
+
+pipe._inverted_latents = mixed
+for edit in EDITS:
+    res = {}
+    for seed in HELDOUT_SEEDS[:clips]:
+        source, truth = clip_pair(seed, edit, size=video.height, num_frames=video.num_frames, world=world)
+        for a in mixes:
+            state.update(a=a, seed=seed)
+            out = pipe.edit(
+                to_images(source),
+                to_images(truth)[0],
+                "",
+                config=config,
+                output_type="latent",
+                generator=torch.Generator().manual_seed(0),
+            )
+            frames = decoded_frames(pipe, out, config)
+            res.setdefault(a, []).append(
+                (
+                    carried(frames, source, truth, slice(0, 1)),
+                    carried(frames, source, truth, slice(1, None)),
+                    psnr(frames, truth),
+                )
+            )
+    for a in mixes:
+        r = np.array(res[a])
+        print(
+            f"{edit:10s} {a:8s} frame0 {r[:, 0].mean():.2f} frames1.. {r[:, 1].mean():.2f} psnr {r[:, 2].mean():.2f}",
+            flush=True,
+        )
