@@ -96,6 +96,21 @@ def test_the_vae_size_is_a_setting_and_a_width_its_norm_groups_cannot_split_is_r
     assert not (tmp_path / "odd").exists()
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [("checkpoint_every", 0, "--checkpoint-every 0 is below 1: give --checkpoint-every 1 or more"),
+     ("log_every", -5, "--log-every -5 is below 1"), ("unet_batch", 0, "--unet-batch 0 is below 1"),
+     ("vae_steps", -1, "--vae-steps -1 is below 0: give --vae-steps 0 or more")],
+)  # fmt: skip
+def test_counts_that_divide_or_size_a_step_are_refused_before_any_work(tmp_path, setting, value, message):
+    from anyv2v.errors import AnyV2VError
+    from anyv2v.toy.train import train_toy
+
+    with pytest.raises(AnyV2VError, match=message):
+        train_toy(tmp_path / "bad", dataclasses.replace(TINY_RUN, **{setting: value}), quiet)
+    assert not any(tmp_path.iterdir())
+
+
 def test_a_run_continues_from_a_saved_model_keeping_its_encoder_and_latent_scale(tmp_path):
     from diffusers import AutoencoderKL
 

@@ -346,6 +346,17 @@ def saved_weights(folder: Path, design: ToyDesign, names: list[str]) -> dict[str
     }
 
 
+def check_counts(config: TrainConfig) -> None:
+    """Step counts may be 0 (a stage skipped); what divides or sizes a step may not."""
+    least = {"vae_steps": 0, "decoder_steps": 0, "unet_steps": 0, "workers": 0, "vae_batch": 1, "unet_batch": 1,
+             "log_every": 1, "checkpoint_every": 1}  # fmt: skip
+    for name, smallest in least.items():
+        value = getattr(config, name)
+        if value < smallest:
+            option = "--" + name.replace("_", "-")
+            raise AnyV2VError(f"{option} {value} is below {smallest}: give {option} {smallest} or more")
+
+
 def check_vae_width(width: int, design: ToyDesign) -> None:
     multiple = design.vae_width_multiple
     if width <= 0 or width % multiple:
@@ -380,6 +391,7 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     Checkpoints go to `OUTPUT.checkpoints/`; running again with the same settings resumes from them.
     """
     config = config or TrainConfig()
+    check_counts(config)
     device = torch.device(config.device if config.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu")
     started = time.time()
     checkpoints = Checkpoints(checkpoint_folder(output), config)
