@@ -22,6 +22,15 @@ def test_demo_runs_offline_on_the_shipped_model_and_scores_against_truth(tmp_pat
     assert psnr > 15 and source_psnr > 15 and 0 < ssim <= 1 and -1 < carried_first <= 1 and -1 < carried <= 1
 
 
+def test_demo_runs_the_shipped_wan_at_its_own_frame_count_and_size(tmp_path, capsys):
+    output = tmp_path / "demo.mp4"
+    assert main(["demo", "--backbone", "wan", "-o", str(output), "--quiet", "--no-cache"]) == 0
+    with av.open(str(output)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == 9 and (frames[0].width, frames[0].height) == (64, 64)
+    assert "edit carried:" in capsys.readouterr().out
+
+
 def test_demo_edits_a_users_clip_without_ground_truth(tmp_path, capsys):
     from anyv2v.toy.world import clip_pair, to_images
     from anyv2v.video import write_video

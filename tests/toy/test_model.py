@@ -1,7 +1,13 @@
 from __future__ import annotations
 
 import pytest
-from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, UNetSpatioTemporalConditionModel
+from diffusers import (
+    AutoencoderKL,
+    AutoencoderKLTemporalDecoder,
+    AutoencoderKLWan,
+    UNetSpatioTemporalConditionModel,
+    WanTransformer3DModel,
+)
 from diffusers.models.unets import I2VGenXLUNet
 from transformers import CLIPTextModel, CLIPVisionModelWithProjection
 
@@ -28,6 +34,14 @@ def test_the_shipped_i2vgen_xl_loads_through_from_pretrained_with_the_real_class
     assert isinstance(backbone.image_encoder, CLIPVisionModelWithProjection)
     assert backbone.scheduler["prediction_type"] == "v_prediction"
     assert backbone.scheduler["rescale_betas_zero_snr"]
+
+
+def test_the_shipped_wan_loads_through_from_pretrained_with_wans_classes_conditioned_as_wan_2_2():
+    pipe = AnyV2VPipeline.from_pretrained("toy", backbone="wan", device="cpu", use_cache=False, progress=False)
+    backbone = pipe.backbone
+    assert isinstance(backbone.transformer, WanTransformer3DModel) and isinstance(backbone.vae, AutoencoderKLWan)
+    assert backbone.expand_timesteps and backbone.vae.config.is_residual
+    assert backbone.transformer.config.in_channels == backbone.vae.config.z_dim == 48
 
 
 def test_the_shipped_svd_loads_through_from_pretrained_with_svds_classes():
