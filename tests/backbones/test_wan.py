@@ -176,8 +176,8 @@ def test_injection_blocks_are_options_and_patterns_still_win(wan22):
         return {kind: [names[module] for module in modules] for kind, modules in chosen.items()}
 
     default = sites(EditConfig(video=video("2.2")))  # the tiny transformer has 4 blocks
-    assert default == {"attention": ["blocks.2.attn1.to_q", "blocks.2.attn1.to_k", "blocks.3.attn1.to_q",
-                                     "blocks.3.attn1.to_k"], "hidden": ["blocks.2"]}  # fmt: skip
+    every_block = [f"blocks.{b}.attn1.to_{p}" for b in range(4) for p in "qk"]
+    assert default == {"attention": every_block, "hidden": ["blocks.2"]}
     chosen = sites(EditConfig(video=video("2.2"), backbone={"attention_blocks": "0", "hidden_blocks": 3}))
     assert chosen == {"attention": ["blocks.0.attn1.to_q", "blocks.0.attn1.to_k"], "hidden": ["blocks.3"]}
     patterns = EditConfig(video=video("2.2"), injection=InjectionConfig(sites={"hidden": ("blocks.1",)}))

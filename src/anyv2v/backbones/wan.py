@@ -73,17 +73,19 @@ SCHEDULER_CONFIG = {
 INJECTION_KINDS = {
     "attention": InjectionKind(
         ("blocks.{}.attn1.to_q", "blocks.{}.attn1.to_k"),
-        0.5,
+        0.8,
         "self-attention queries and keys (full 3D: layout and motion) of the attention_blocks",
         "attention",
     ),
-    "hidden": InjectionKind(("blocks.{}",), 0.2, "output hidden states of the hidden_blocks", "hidden"),
+    "hidden": InjectionKind(("blocks.{}",), 0.0, "output hidden states of the hidden_blocks", "hidden"),
 }
 BLOCK_OPTIONS = {"attention": "attention_blocks", "hidden": "hidden_blocks"}  # kind -> the option choosing blocks
 
-# Provisional, until the toy sweep measures them: the latter half of the blocks for queries and keys (the
-# paper's sites are in the decoder, the UNet's latter half) and the block at half depth for hidden states.
-OPTIONS = {"attention_blocks": "50%-100%", "hidden_blocks": "50%"}
+# Chosen by the toy Wan's sweep (README, Wan): queries and keys of every block on the first 80 % of the steps
+# carried the most of each edit; hidden states are off by default, since replacing a block's output makes
+# the edit branch the source branch wherever their prompts agree (at any block: the sweep's rows are equal),
+# and it lowered what was carried. The block at half depth is where they go when asked for.
+OPTIONS = {"attention_blocks": "0%-100%", "hidden_blocks": "50%"}
 
 # Wan 2.2 TI2V-5B's own settings: 121 frames of 1280x704 at 24 fps, guidance 5; sampled from the inverted
 # source as the other backbones' fast presets, 50 inversion steps and 25 sampling steps on the same grid (the
