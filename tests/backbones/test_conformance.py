@@ -93,12 +93,15 @@ def test_every_injection_kind_fires_on_exactly_its_scheduled_steps(case):
     spec, _ = case
     pipe = load(case)
     edit = config(spec)
+    defaults = pipe.backbone.injection_fractions(edit.injection)
+    # every kind on, those off by default too (Wan's hidden states), so that each one's hooks are checked
+    every_kind = {kind: fraction or 0.5 for kind, fraction in defaults.items()}
+    edit = dataclasses.replace(edit, injection=dataclasses.replace(edit.injection, fractions=every_kind))
     pipe.edit(frames(spec), frames(spec, (40, 220, 40))[0], spec.prompt, config=edit, output_type="latent")
-    fractions = pipe.backbone.injection_fractions(edit.injection)
-    schedule = injection_schedule(fractions, edit.sampling.steps, edit.sampling.start_step, True)
+    schedule = injection_schedule(every_kind, edit.sampling.steps, edit.sampling.start_step, True)
     sites = pipe.backbone.injection_sites(edit.injection)
     for kind, steps in schedule.items():
-        assert steps, kind  # each kind is scheduled on some step with the defaults
+        assert steps, kind  # each kind is scheduled on some step
         assert {step for k, step in pipe.stats.injections if k == kind} == steps, kind
         assert all(pipe.stats.injections[kind, step] == len(sites[kind]) for step in steps), kind
     assert not any(module._forward_hooks for module in pipe.backbone.denoiser_module.modules())

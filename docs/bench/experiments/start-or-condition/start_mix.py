@@ -11,16 +11,14 @@ import torch
 from anyv2v.backbones import backbone_class
 from anyv2v.cli.options import load_pipeline
 from anyv2v.config import RuntimeConfig
-from anyv2v.evaluation.bench import decoded_frames
-from anyv2v.evaluation.metrics import carried, psnr
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
+from anyv2v.evaluation.bench import edit_synthetic_clip, scores
+from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
 
 torch.set_num_threads(1)
 name, model, clips, mixes = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(",")
 kind = backbone_class(name)
 config = kind.toy_settings(kind.preset("fast"))
 pipe = load_pipeline(config, RuntimeConfig(model=model, backbone=name, quiet=True, use_cache=False, threads=1))
-video, world = config.video, World.of_model(pipe.model_id)
 first = pipe._first_step(config)
 F = pipe.backbone.latent_layout.index("F")
 inverted = pipe._inverted_latents
@@ -49,25 +47,10 @@ pipe._inverted_latents = mixed
 for edit in EDITS:
     res = {}
     for seed in HELDOUT_SEEDS[:clips]:
-        source, truth = clip_pair(seed, edit, size=video.height, num_frames=video.num_frames, world=world)
         for a in mixes:
             state.update(a=a, seed=seed)
-            out = pipe.edit(
-                to_images(source),
-                to_images(truth)[0],
-                "",
-                config=config,
-                output_type="latent",
-                generator=torch.Generator().manual_seed(0),
-            )
-            frames = decoded_frames(pipe, out, config)
-            res.setdefault(a, []).append(
-                (
-                    carried(frames, source, truth, slice(0, 1)),
-                    carried(frames, source, truth, slice(1, None)),
-                    psnr(frames, truth),
-                )
-            )
+            scored = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
+            res.setdefault(a, []).append((scored["carried_first"], scored["carried"], scored["psnr"]))
     for a in mixes:
         r = np.array(res[a])
         print(
