@@ -402,11 +402,11 @@ def test_backbones_lists_default_models_presets_and_injection_kinds(capsys):
     assert lines[2].startswith("svd stabilityai/stable-video-diffusion-img2vid-xt fast*, fine conv")
     assert "temporal_attention (--temporal-injection: 0.5)" in lines[2]
     assert lines[3] == (
-        "wan Wan-AI/Wan2.2-TI2V-5B-Diffusers fast*, fine, 480p, 720p attention (--attention-injection: 0.5); "
-        "hidden (--hidden-injection: 0.2)"
+        "wan Wan-AI/Wan2.2-TI2V-5B-Diffusers fast*, fine, 480p, 720p attention (--attention-injection: 0.8); "
+        "hidden (--hidden-injection: 0.0)"
     )
     assert "svd options (--backbone-option KEY=VALUE): motion_bucket_id=127, noise_aug_strength=0.02" in lines[-2]
-    assert lines[-1] == "wan options (--backbone-option KEY=VALUE): attention_blocks=50%-100%, hidden_blocks=50%"
+    assert lines[-1] == "wan options (--backbone-option KEY=VALUE): attention_blocks=0%-100%, hidden_blocks=50%"
 
 
 def test_the_prompt_defaults_to_the_editors_instruction(tiny_model, inputs, tmp_path):
