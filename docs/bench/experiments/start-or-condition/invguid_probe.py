@@ -6,20 +6,15 @@ import sys
 
 import numpy as np
 import torch
+from toy_probe import toy_pipeline
 
-from anyv2v.backbones import backbone_class
-from anyv2v.cli.options import load_pipeline
-from anyv2v.config import RuntimeConfig
 from anyv2v.evaluation.bench import decoded_frames
 from anyv2v.evaluation.metrics import carried, psnr
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
 
-torch.set_num_threads(int(sys.argv[5]) if len(sys.argv) > 5 else 1)
 name, model, clips = sys.argv[1], sys.argv[2], int(sys.argv[3])
 scales = [float(g) for g in sys.argv[4].split(",")]
-kind = backbone_class(name)
-base = kind.toy_settings(kind.preset("fast"))
-pipe = load_pipeline(base, RuntimeConfig(model=model, backbone=name, quiet=True, use_cache=False, threads=1))
+pipe, base = toy_pipeline(name, model, int(sys.argv[5]) if len(sys.argv) > 5 else 1)
 video, world = base.video, World.of_model(pipe.model_id)
 print("sampling guidance", base.sampling.guidance_scale, flush=True)
 for edit in EDITS:

@@ -7,18 +7,13 @@ import sys
 
 import numpy as np
 import torch
+from toy_probe import toy_pipeline
 
-from anyv2v.backbones import backbone_class
-from anyv2v.cli.options import load_pipeline
-from anyv2v.config import RuntimeConfig
 from anyv2v.evaluation.bench import edit_synthetic_clip, scores
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
 
-torch.set_num_threads(1)
 name, model, clips, mixes = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(",")
-kind = backbone_class(name)
-config = kind.toy_settings(kind.preset("fast"))
-pipe = load_pipeline(config, RuntimeConfig(model=model, backbone=name, quiet=True, use_cache=False, threads=1))
+pipe, config = toy_pipeline(name, model)
 first = pipe._first_step(config)
 F = pipe.backbone.latent_layout.index("F")
 inverted = pipe._inverted_latents

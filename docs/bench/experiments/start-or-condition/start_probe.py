@@ -5,19 +5,14 @@ import sys
 
 import numpy as np
 import torch
+from toy_probe import toy_pipeline
 
-from anyv2v.backbones import backbone_class
-from anyv2v.cli.options import load_pipeline
-from anyv2v.config import RuntimeConfig
 from anyv2v.evaluation.bench import decoded_frames
 from anyv2v.evaluation.metrics import carried, psnr
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
 
-torch.set_num_threads(1)
 name, model, clips = sys.argv[1], sys.argv[2], int(sys.argv[3])
-kind = backbone_class(name)
-config = kind.toy_settings(kind.preset("fast"))
-pipe = load_pipeline(config, RuntimeConfig(model=model, backbone=name, quiet=True, use_cache=False, threads=1))
+pipe, config = toy_pipeline(name, model)
 video, world = config.video, World.of_model(pipe.model_id)
 res = {}
 for edit in EDITS:
