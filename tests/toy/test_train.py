@@ -148,6 +148,28 @@ def test_half_precision_weights_are_saved_half_the_size_and_continue_in_float32(
     assert not (tmp_path / "bf16").exists()
 
 
+def test_bfloat16_compute_trains_in_mixed_precision_and_resumes_a_float32_run(tmp_path):
+    from anyv2v.errors import AnyV2VError
+    from anyv2v.toy.train import checkpoint_folder, train_toy
+
+    def first_losses(folder) -> list[float]:
+        return [torch.load(checkpoint_folder(folder) / f"{stage}.pt", weights_only=True)["losses"][0]
+                for stage in ("vae", "unet")]  # fmt: skip
+
+    full = train_toy(tmp_path / "full", TINY_RUN, quiet)
+    mixed = train_toy(tmp_path / "mixed", dataclasses.replace(TINY_RUN, compute_dtype="bfloat16"), quiet)
+    assert {value.dtype for value in weights(mixed).values()} == {torch.float32}
+    for exact, rounded in zip(first_losses(full), first_losses(mixed), strict=True):  # same weights, same batch
+        assert exact != rounded and rounded == pytest.approx(exact, rel=0.05)
+
+    messages = []  # the float32 run's checkpoints resume in bfloat16: the dtype is no training setting
+    train_toy(tmp_path / "full", dataclasses.replace(TINY_RUN, compute_dtype="bfloat16"), messages.append)
+    assert "unet: resumed after step 4/4" in messages
+    with pytest.raises(AnyV2VError, match="--compute-dtype float16 is not one toy training computes in: use float32"):
+        train_toy(tmp_path / "f16", dataclasses.replace(TINY_RUN, compute_dtype="float16"), quiet)
+    assert not (tmp_path / "f16").exists()
+
+
 def test_the_world_trained_on_is_a_setting_saved_with_the_model(tmp_path):
     from anyv2v.toy.data import Footage, step_batch
     from anyv2v.toy.train import train_toy

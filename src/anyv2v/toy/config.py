@@ -46,6 +46,11 @@ class TrainConfig:
     save_dtype: str = _option(
         "float32", "dtype of the saved weights: float16 halves the files (training runs in float32 either way)"
     )
+    compute_dtype: str = _option(
+        "float32",
+        "dtype the training steps compute in: bfloat16 runs them under autocast (about 1.8x faster on a CPU with "
+        "AVX512-BF16, as on GPUs); weights, optimizer state and losses stay float32, and a run may resume in either",
+    )
     log_every: int = _option(50, "steps between log lines")
     checkpoint_every: int = _option(200, "steps between checkpoints (a stopped run resumes from the last)")
     device: str = _option("auto", "cuda when available, else cpu; or name one")

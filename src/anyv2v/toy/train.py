@@ -52,7 +52,8 @@ class Checkpoints:
     def __init__(self, folder: Path, config: TrainConfig):
         self.folder = folder
         self.config = dataclasses.asdict(config)
-        for setting in ("device", "workers", "log_every", "checkpoint_every", "save_dtype"):  # weights stay as they are
+        # where it runs, how it logs and saves, what dtype it computes in: the weights' path stays the same
+        for setting in ("device", "workers", "log_every", "checkpoint_every", "save_dtype", "compute_dtype"):
             del self.config[setting]
 
     def load(self, stage: str) -> dict | None:
@@ -108,11 +109,14 @@ def run_stage(
         log(f"{stage}: resumed after step {len(losses)}/{steps}")
     remaining = range(len(losses) + 1, steps + 1)
     count, draw = stage_draws(stage, batch_size, toy_design(config))
+    compute = checked_dtype(config, "compute_dtype")
+    device_type = parameters[0].device.type
     render = partial(step_batch, config.seed, stage, count, footage=training_footage(config), draw=draw)
     with RenderedAhead(render, remaining, config.workers) as batches:
         for step in remaining:
             torch.manual_seed(config.seed + 7919 * step + STAGES.index(stage))  # dropout in the models draws from it
-            loss = loss_at(step, batches(step))
+            with torch.autocast(device_type, dtype=compute, enabled=compute != torch.float32):
+                loss = loss_at(step, batches(step))
             losses.append(loss.item())
             optimizer_step(loss, parameters, optimizer, schedule)
             if ema is not None:
@@ -199,6 +203,7 @@ def _reconstruction_loss(vae, vae_input: str, group: int, step: int, batch) -> t
     posterior = vae.encode(pixels).latent_dist
     # Decode the mean, as inference does (VAEConfig.encode="mean"); sampling noise only slows learning.
     reconstruction = vae.decode(posterior.mean, **told).sample
+    reconstruction = reconstruction.float()  # the loss in float32 under autocast too
     loss = F.mse_loss(reconstruction, pixels) + 0.5 * F.l1_loss(reconstruction, pixels)
     return loss + 1e-6 * posterior.kl().mean()
 
@@ -366,9 +371,16 @@ def check_vae_width(width: int, design: ToyDesign) -> None:
         )
 
 
-def checked_save_dtype(name: str) -> torch.dtype:
-    if name not in ("float32", "float16"):
-        raise AnyV2VError(f"--save-dtype {name} is not one the toy models are saved in: use float32 or float16")
+DTYPES = {  # setting -> (what the dtype is for, those allowed)
+    "save_dtype": ("the toy models are saved in", ("float32", "float16")),
+    "compute_dtype": ("toy training computes in", ("float32", "bfloat16")),
+}
+
+
+def checked_dtype(config: TrainConfig, setting: str) -> torch.dtype:
+    name, (purpose, allowed) = getattr(config, setting), DTYPES[setting]
+    if name not in allowed:
+        raise AnyV2VError(f"--{setting.replace('_', '-')} {name} is not one {purpose}: use {' or '.join(allowed)}")
     return getattr(torch, name)
 
 
@@ -398,7 +410,8 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     design = toy_design(config)
     vae_width = config.vae_width or design.vae_width
     check_vae_width(vae_width, design)
-    save_dtype = checked_save_dtype(config.save_dtype)
+    save_dtype = checked_dtype(config, "save_dtype")
+    checked_dtype(config, "compute_dtype")
     world = training_world(config)
     scratch = output.parent / f".{output.name}-scratch"
     components = design.components(scratch, config.seed, vae_width, config.vae_layers)
