@@ -4,13 +4,12 @@ CLIPS SPEC[;SPEC...], SPEC = label:mode:guidance, mode 'default' or 'source'."""
 
 import sys
 
-import numpy as np
-from toy_probe import toy_pipeline
+from toy_probe import mean_scores, toy_pipeline
 
 from anyv2v.backbones import Condition
-from anyv2v.evaluation.bench import _sampling, edit_synthetic_clip, scores
+from anyv2v.evaluation.bench import _sampling
 from anyv2v.pipeline import fitted
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
+from anyv2v.toy.world import EDITS
 
 name, model, clips = sys.argv[1], sys.argv[2], int(sys.argv[3])
 specs = [s.split(":") for s in sys.argv[4].split(";")]
@@ -38,12 +37,4 @@ for e in EDITS:
     for label, mode, guidance in specs:
         state["mode"] = mode
         cfg = _sampling(config, guidance_scale=float(guidance))
-        r = []
-        for seed in HELDOUT_SEEDS[:clips]:
-            s = scores(*edit_synthetic_clip(pipe, cfg, seed, e, 0), e, seed)
-            r.append((s["carried_first"], s["carried"], s["psnr"]))
-        r = np.array(r)
-        print(
-            f"{e:10s} {label:12s} frame0 {r[:, 0].mean():.2f} frames1.. {r[:, 1].mean():.2f} psnr {r[:, 2].mean():.2f}",
-            flush=True,
-        )
+        print(f"{e:10s} {label:12s} {mean_scores(pipe, cfg, e, clips)}", flush=True)

@@ -3,13 +3,11 @@ the source branch (injection) keeps the source's inversion. reinvert.py BACKBONE
 
 import sys
 
-import numpy as np
 import torch
-from toy_probe import toy_pipeline
+from toy_probe import mean_scores, toy_pipeline
 
-from anyv2v.evaluation.bench import edit_synthetic_clip, scores
 from anyv2v.inversion import INVERTERS
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
+from anyv2v.toy.world import EDITS
 
 name, model, clips, passes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 pipe, config = toy_pipeline(name, model, threads=int(sys.argv[5]) if len(sys.argv) > 5 else 1)
@@ -48,13 +46,4 @@ def refined_edit(source_frames, edited, prompt, negative, cfg, generator, output
 pipe._inverted_latents = patched_inverted
 pipe._edit = refined_edit
 for edit in EDITS:
-    r = []
-    for seed in HELDOUT_SEEDS[:clips]:
-        s = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
-        r.append((s["carried_first"], s["carried"], s["psnr"]))
-    r = np.array(r)
-    print(
-        f"{edit:10s} passes {passes} frame0 {r[:, 0].mean():.2f} frames1.. {r[:, 1].mean():.2f} "
-        f"psnr {r[:, 2].mean():.2f}",
-        flush=True,
-    )
+    print(f"{edit:10s} passes {passes} {mean_scores(pipe, config, edit, clips)}", flush=True)

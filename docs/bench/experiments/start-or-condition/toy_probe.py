@@ -1,11 +1,14 @@
 """What the probes in this folder share: a toy model's pipeline at the toy settings of `fast`."""
 
+import numpy as np
 import torch
 
 from anyv2v.backbones import backbone_class
 from anyv2v.cli.options import load_pipeline
 from anyv2v.config import EditConfig, RuntimeConfig
+from anyv2v.evaluation.bench import edit_synthetic_clip, scores
 from anyv2v.pipeline import AnyV2VPipeline
+from anyv2v.toy.world import HELDOUT_SEEDS
 
 
 def toy_pipeline(backbone: str, model: str, threads: int = 1) -> tuple[AnyV2VPipeline, EditConfig]:
@@ -15,3 +18,13 @@ def toy_pipeline(backbone: str, model: str, threads: int = 1) -> tuple[AnyV2VPip
     config = kind.toy_settings(kind.preset("fast"))
     runtime = RuntimeConfig(model=model, backbone=backbone, quiet=True, use_cache=False, threads=1)
     return load_pipeline(config, runtime), config
+
+
+def mean_scores(pipe: AnyV2VPipeline, config: EditConfig, edit: str, clips: int) -> str:
+    """Frame-0 carried, frames-1.. carried and PSNR of one edit, averaged over the first `clips` held-out clips."""
+    rows = []
+    for seed in HELDOUT_SEEDS[:clips]:
+        scored = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
+        rows.append((scored["carried_first"], scored["carried"], scored["psnr"]))
+    first, later, psnr = np.array(rows).mean(axis=0)
+    return f"frame0 {first:.2f} frames1.. {later:.2f} psnr {psnr:.2f}"
