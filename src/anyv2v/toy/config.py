@@ -44,7 +44,7 @@ class TrainConfig:
     image_dropout: float = _option(0.1, "share of zeroed image embeddings, so guidance has something to contrast")
     ema_decay: float = _option(0.995, "decay of the UNet's weight average (the shipped copy)")
     save_dtype: str = _option(
-        "float32", "dtype of the saved weights: float16 halves the files (training runs in float32 either way)"
+        "float32", "dtype of the saved weights: float16 halves the files (the weights train in float32 either way)"
     )
     compute_dtype: str = _option(
         "float32",
