@@ -136,7 +136,7 @@ def test_wans_sweep_runs_each_kind_alone_on_blocks_given_as_shares_of_the_depth(
     from anyv2v.evaluation.bench import variants
 
     sweep = {name: variant for name, variant in variants(Wan).items() if " only, " in name}
-    assert len(sweep) == 9 + 6
+    assert len(sweep) == 12 + 6
     config = sweep["attention only, blocks 0%-50%, 0.8"](Wan.preset())
     assert config.injection.fractions == {"attention": 0.8, "hidden": 0.0}
     assert config.backbone["attention_blocks"] == "0%-50%"

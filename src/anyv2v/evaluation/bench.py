@@ -89,7 +89,9 @@ def _wan_sweep() -> dict[str, Variant]:
     the depth that fit any depth, so the toy's sweep chooses defaults that mean the same on the real models."""
     choices = {
         "attention": [
-            (f"blocks {blocks}", blocks, f) for blocks in ("0%-50%", "50%-100%", "0%-100%") for f in (0.2, 0.5, 0.8)
+            (f"blocks {blocks}", blocks, f)
+            for blocks in ("0%-50%", "50%-100%", "0%-100%")
+            for f in (0.2, 0.5, 0.8, 1.0)
         ],
         "hidden": [(f"block {block}", block, f) for block in ("25%", "50%", "75%") for f in (0.2, 0.5)],
     }
