@@ -49,7 +49,9 @@ class TrainConfig:
     compute_dtype: str = _option(
         "float32",
         "dtype the training steps compute in: bfloat16 runs them under autocast (about 1.8x faster on a CPU with "
-        "AVX512-BF16, as on GPUs); weights, optimizer state and losses stay float32, and a run may resume in either",
+        "AVX512-BF16 and no AMX, and on GPUs; on a CPU with AMX, whose bfloat16 path oneDNN crashes in, it runs "
+        "without AMX and slower than float32); weights, optimizer state and losses stay float32, and a run may "
+        "resume in either",
     )
     log_every: int = _option(50, "steps between log lines")
     checkpoint_every: int = _option(200, "steps between checkpoints (a stopped run resumes from the last)")

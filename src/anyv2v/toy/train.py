@@ -25,6 +25,7 @@ import copy
 import dataclasses
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from functools import partial
@@ -384,6 +385,15 @@ def checked_dtype(config: TrainConfig, setting: str) -> torch.dtype:
     return getattr(torch, name)
 
 
+def avoid_amx_bfloat16_crash(device: torch.device, compute: torch.dtype) -> None:
+    """On CPUs with AMX, the oneDNN inside torch 2.13 crashes or stalls in the bfloat16 weight gradient of some
+    1x1x1 3D convolutions (the toy Wan's VAE: 64 to 32 channels at 64x64), so bfloat16 runs cap its ISA just
+    below AMX. oneDNN reads the cap once, at its first primitive: it holds in a fresh process (the CLI's), not
+    in one that has convolved before. A cap the user set stays."""
+    if device.type == "cpu" and compute == torch.bfloat16:
+        os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+
+
 def training_world(config: TrainConfig) -> World:
     return World((config.object_radius_min, config.object_radius_max))
 
@@ -411,7 +421,7 @@ def train_toy(output: Path, config: TrainConfig | None = None, log: Callable[[st
     vae_width = config.vae_width or design.vae_width
     check_vae_width(vae_width, design)
     save_dtype = checked_dtype(config, "save_dtype")
-    checked_dtype(config, "compute_dtype")
+    avoid_amx_bfloat16_crash(device, checked_dtype(config, "compute_dtype"))
     world = training_world(config)
     scratch = output.parent / f".{output.name}-scratch"
     components = design.components(scratch, config.seed, vae_width, config.vae_layers)
