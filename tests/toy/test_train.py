@@ -100,7 +100,8 @@ def test_the_vae_size_is_a_setting_and_a_width_its_norm_groups_cannot_split_is_r
     ("setting", "value", "message"),
     [("checkpoint_every", 0, "--checkpoint-every 0 is below 1: give --checkpoint-every 1 or more"),
      ("log_every", -5, "--log-every -5 is below 1"), ("unet_batch", 0, "--unet-batch 0 is below 1"),
-     ("vae_steps", -1, "--vae-steps -1 is below 0: give --vae-steps 0 or more")],
+     ("vae_steps", -1, "--vae-steps -1 is below 0: give --vae-steps 0 or more"),
+     ("vae_clips", -1, "--vae-clips -1 is below 0: give --vae-clips 0 or more")],
 )  # fmt: skip
 def test_counts_that_divide_or_size_a_step_are_refused_before_any_work(tmp_path, setting, value, message):
     from anyv2v.errors import AnyV2VError
@@ -181,6 +182,22 @@ def test_the_world_trained_on_is_a_setting_saved_with_the_model(tmp_path):
     model = train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, object_radius_min=0.15, object_radius_max=0.3))
     assert World.of_model(model) == larger
     assert World.of_model(train_toy(tmp_path / "first", TINY_RUN, quiet)) == FIRST_WORLD
+
+
+def test_a_wan_vae_step_draws_single_frames_and_as_many_whole_clips_as_asked():
+    from anyv2v.toy.data import Footage, step_batch
+    from anyv2v.toy.model import TOY_DESIGNS
+    from anyv2v.toy.train import stage_draws
+
+    design, footage = TOY_DESIGNS["wan"], Footage(16, 9)
+    assert stage_draws("vae", 16, design) == ((16, 1), "frames and clips")  # the default: one per 9 frames
+    assert stage_draws("vae", 16, design, clips=4) == ((16, 4), "frames and clips")
+    assert stage_draws("unet", 4, design, clips=4) == (4, "clips")
+    one, four = (step_batch(0, "vae", stage_draws("vae", 16, design, clips)[0], 1, footage=footage,
+                            draw="frames and clips") for clips in (1, 4))  # fmt: skip
+    assert one[0].shape == (16, 16, 16, 3) and [clip.shape for clip in four[1]] == [(9, 16, 16, 3)] * 4
+    assert np.array_equal(one[0], four[0]) and np.array_equal(one[1][0], four[1][0])  # the same draws, then more
+    assert not np.array_equal(four[1][0], four[1][1])
 
 
 def test_continuing_from_a_folder_that_is_no_saved_model_is_refused(tmp_path):

@@ -30,6 +30,11 @@ class TrainConfig:
     vae_layers: int = _option(1, "ResNet layers per VAE block (with --init: the saved VAE's)")
     vae_steps: int = _option(4000, "VAE training steps")
     vae_batch: int = _option(16, "frames per VAE step, each from its own clip")
+    vae_clips: int = _option(
+        0,
+        "whole clips per VAE step beside its single frames, for a VAE that learns on both (wan's); 0: one per "
+        "clip's length of --vae-batch (one for wan's 9 frames and a batch of 16)",
+    )
     vae_lr: float = _option(0.0, "VAE learning rate; 0: the backbone's own (wan 1e-4, others 1e-3)")
     decoder_steps: int = _option(500, "last stage: the decoder alone, at a low rate; latents and UNet unchanged")
     decoder_lr: float = _option(1e-4, "decoder refinement learning rate")

@@ -65,18 +65,22 @@ def training_frames(rng: np.random.Generator, count: int, footage: Footage) -> n
 
 
 def training_frames_and_clips(
-    rng: np.random.Generator, count: int, footage: Footage
+    rng: np.random.Generator, count: tuple[int, int], footage: Footage
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """`count` single frames, each from its own clip, and one whole clip per `footage.frames` of them: the
-    frames keep a step's scenes varied, the clips teach a VAE that mixes frames what neighbours look like."""
-    return training_frames(rng, count, footage), training_clips(rng, max(1, count // footage.frames), footage)
+    """`count` = (single frames, each from its own clip; whole clips): the frames keep a step's scenes varied,
+    the clips teach a VAE that mixes frames what neighbours look like."""
+    frames, clips = count
+    return training_frames(rng, frames, footage), training_clips(rng, clips, footage)
 
 
 DRAWS = {"clips": training_clips, "frames": training_frames, "frames and clips": training_frames_and_clips}
 
 
-def step_batch(seed: int, stage: str, count: int, step: int, *, footage: Footage, draw: str) -> object:
-    """What `stage` trains on at `step`: `count` items of the kind `draw` names (`DRAWS`)."""
+def step_batch(
+    seed: int, stage: str, count: int | tuple[int, int], step: int, *, footage: Footage, draw: str
+) -> object:
+    """What `stage` trains on at `step`: `count` items of the kind `draw` names (`DRAWS`; a pair of counts for
+    "frames and clips")."""
     rng, _ = step_random(seed, stage, step)
     return DRAWS[draw](rng, count, footage)
 

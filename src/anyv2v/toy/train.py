@@ -109,7 +109,7 @@ def run_stage(
         losses = list(state["losses"])
         log(f"{stage}: resumed after step {len(losses)}/{steps}")
     remaining = range(len(losses) + 1, steps + 1)
-    count, draw = stage_draws(stage, batch_size, toy_design(config))
+    count, draw = stage_draws(stage, batch_size, toy_design(config), config.vae_clips)
     compute = checked_dtype(config, "compute_dtype")
     device_type = parameters[0].device.type
     render = partial(step_batch, config.seed, stage, count, footage=training_footage(config), draw=draw)
@@ -131,15 +131,17 @@ def run_stage(
     return losses
 
 
-def stage_draws(stage: str, batch_size: int, design: ToyDesign) -> tuple[int, str]:
+def stage_draws(stage: str, batch_size: int, design: ToyDesign, clips: int = 0) -> tuple[int | tuple[int, int], str]:
     """How many items a step of `stage` draws, and of which kind (`data.DRAWS`): the UNet learns on clips; a
     VAE on single frames (`batch_size` of them, each from its own clip: far more varied than a clip's
     frames), unless it reads or decodes frames together, when it takes them in groups or whole clips of
-    `design.frames`, or whole clips beside its single frames."""
+    `design.frames`, or whole clips (`clips`, else one per `design.frames` frames) beside its single frames."""
     if stage == "unet":
         return batch_size, "clips"
     vae_input = stage_input(stage, design)
-    if vae_input in ("frames", "frames and clips"):
+    if vae_input == "frames and clips":
+        return (batch_size, clips or max(1, batch_size // design.frames)), vae_input
+    if vae_input == "frames":
         return batch_size, vae_input
     groups = max(1, batch_size // design.frames)
     return (groups * design.frames, "frames") if vae_input == "frame groups" else (groups, "clips")
@@ -355,7 +357,7 @@ def saved_weights(folder: Path, design: ToyDesign, names: list[str]) -> dict[str
 def check_counts(config: TrainConfig) -> None:
     """Step counts may be 0 (a stage skipped); what divides or sizes a step may not."""
     least = {"vae_steps": 0, "decoder_steps": 0, "unet_steps": 0, "workers": 0, "vae_batch": 1, "unet_batch": 1,
-             "log_every": 1, "checkpoint_every": 1}  # fmt: skip
+             "vae_clips": 0, "log_every": 1, "checkpoint_every": 1}  # fmt: skip
     for name, smallest in least.items():
         value = getattr(config, name)
         if value < smallest:
