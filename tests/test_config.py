@@ -119,8 +119,10 @@ def test_fast_starts_sampling_at_the_references_first_timestep():
 
 
 def test_an_unknown_inversion_solver_is_a_clear_error():
-    with pytest.raises(AnyV2VError, match="use 'ddim' or 'second-order'"):
+    with pytest.raises(AnyV2VError, match="use 'ddim', 'second-order' or 'fixed-point'"):
         build(None, {}, {"inversion": {"solver": "euler"}})
+    with pytest.raises(AnyV2VError, match="use 0 or more"):
+        build(None, {}, {"inversion": {"solver": "fixed-point", "iterations": -1}})
 
 
 def test_toy_model_settings_keep_the_recipe_and_change_size_and_guidance():

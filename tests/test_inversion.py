@@ -11,18 +11,19 @@ from anyv2v.backbones.base import classifier_free_guidance
 from anyv2v.backbones.svd import SCHEDULER_CONFIG
 from anyv2v.cache import InversionCache
 from anyv2v.errors import AnyV2VError
-from anyv2v.inversion import INVERTERS, grid_positions
+from anyv2v.inversion import INVERTERS, fixed_point_invert, grid_positions
 from anyv2v.noise import DiffusionProcess, EDMProcess, FlowMatchingProcess
-from anyv2v.sampling import Denoiser
+from anyv2v.sampling import Denoiser, sample
 from anyv2v.toy.model import I2VGENXL_SCHEDULER
 from tests.helpers import NO_INJECTION, load_tiny_pipeline, tiny_config
 
 
-def reconstruction_error(pipe, frames, steps: int, init: str = "inverted") -> float:
+def reconstruction_error(pipe, frames, steps: int, init: str = "inverted", solver: str = "ddim") -> float:
     """Invert, then sample back with the same conditions and no edit; relative error to the clean latents."""
     config = tiny_config(
         steps=steps, inversion_steps=steps, injection=NO_INJECTION, guidance_scale=1.0, start_step=0, init=init
     )
+    config = dataclasses.replace(config, inversion=dataclasses.replace(config.inversion, solver=solver))
     clean = pipe.backbone.encode_video(frames, sample=False, generator=None)
     generator = torch.Generator().manual_seed(0)
     latents = pipe.edit(frames, frames[0], "", config=config, generator=generator, output_type="latent")
@@ -179,6 +180,33 @@ def test_both_inverters_converge_at_their_order_on_an_edm_process():
     assert second[100] < first[100] / 5
 
 
+def round_trip_error(process_name: str, steps: int, iterations: int | None) -> float:
+    """Relative error of inverting to the top of the grid and sampling back down with first-order steps;
+    `iterations` None is the official inverter."""
+    process = PROCESSES[process_name]
+    grid = process.grid(steps)
+    model = GaussianData(process, grid)
+    denoiser = Denoiser(model, process, classifier_free_guidance)
+    clean = torch.randn(1, 4, 2, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * model.std
+    quiet = lambda items, _: items  # noqa: E731
+    if iterations is None:
+        top = INVERTERS["ddim"](denoiser, clean, grid, None, 1.0, [0], progress=quiet)[0]
+    else:
+        top = fixed_point_invert(denoiser, clean, grid, None, 1.0, [0], progress=quiet, iterations=iterations)[0]
+    back = sample(denoiser, top.double(), grid, None, 1.0, progress=quiet)
+    return ((back - clean).norm() / clean.norm()).item()
+
+
+@pytest.mark.parametrize("process_name", list(PROCESSES))
+def test_the_sampler_retraces_a_fixed_point_inversion_exactly_as_the_iterations_converge(process_name):
+    official = round_trip_error(process_name, 25, None)
+    errors = {iterations: round_trip_error(process_name, 25, iterations) for iterations in (0, 1, 2, 4, 8)}
+    assert errors[0] == pytest.approx(official, rel=1e-6)  # no iteration: the official step
+    assert errors[0] > 0.1
+    assert all(errors[k] < errors[0] / 2**k for k in errors if k)  # each iteration at least halves the miss
+    assert errors[8] < 1e-3
+
+
 def test_the_pipeline_inverts_with_the_configured_solver_and_caches_each_apart(tiny_model, tmp_path, source_frames):
     pipe = load_tiny_pipeline(tiny_model, cache_dir=tmp_path)
     ddim = tiny_config(steps=5, inversion_steps=10)
@@ -188,6 +216,17 @@ def test_the_pipeline_inverts_with_the_configured_solver_and_caches_each_apart(t
     assert not pipe.stats.inversion_cache_hit and len(list(tmp_path.glob("*.safetensors"))) == 2
     assert by_ddim.keys() == by_second_order.keys()
     assert all(not torch.equal(by_ddim[t], by_second_order[t]) for t in by_ddim)
+
+
+def test_the_fixed_point_solver_costs_one_model_call_per_iteration_and_reconstructs_better(tiny_model, source_frames):
+    pipe = load_tiny_pipeline(tiny_model)
+    config = tiny_config(steps=10, inversion_steps=10)
+    fixed_point = dataclasses.replace(config.inversion, solver="fixed-point", iterations=3)
+    pipe.invert(source_frames, config=dataclasses.replace(config, inversion=fixed_point))
+    assert pipe.stats.unet_calls == 4 * 9  # 9 steps up to grid position 1, the first guess and 3 iterations each
+    official = reconstruction_error(pipe, source_frames, 10)
+    retraced = reconstruction_error(pipe, source_frames, 10, solver="fixed-point")
+    assert retraced < official / 3
 
 
 def test_a_model_predicting_clean_samples_is_refused_in_one_line():

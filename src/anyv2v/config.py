@@ -81,12 +81,16 @@ class InversionConfig:
     steps: int = 500
     prompt: str = ""
     guidance_scale: float = 1.0  # 1 = unguided, as in the paper
-    # "ddim" as the paper's code; "second-order" reaches the same latents in far fewer steps (inversion.py)
-    solver: Literal["ddim", "second-order"] = "ddim"
+    # "ddim" as the paper's code; "second-order" reaches the same latents in far fewer steps; "fixed-point"
+    # the latents the first-order sampler steps back from exactly (inversion.py)
+    solver: Literal["ddim", "second-order", "fixed-point"] = "ddim"
+    iterations: int = 2  # the fixed-point solver's, one model call each per step
 
     def validate(self) -> None:
-        if self.solver not in ("ddim", "second-order"):
-            raise AnyV2VError(f"inversion solver is {self.solver!r}: use 'ddim' or 'second-order'")
+        if self.solver not in ("ddim", "second-order", "fixed-point"):
+            raise AnyV2VError(f"inversion solver is {self.solver!r}: use 'ddim', 'second-order' or 'fixed-point'")
+        if self.iterations < 0:
+            raise AnyV2VError(f"inversion iterations is {self.iterations}: use 0 or more (--inversion-iterations)")
         if self.steps < 1:
             raise AnyV2VError(f"inversion steps is {self.steps}: use 1 or more (--inversion-steps)")
         if self.guidance_scale < 1:

@@ -1,18 +1,22 @@
 """Inversion of the source video: from its clean latents up the backbone's noise grid.
 
-Both inverters walk a grid from `NoiseProcess.grid(steps)` backwards (clean end first) and return the
-latents at the grid positions asked for; neither knows which model family it runs on.
+The inverters walk a grid from `NoiseProcess.grid(steps)` backwards (clean end first) and return the
+latents at the grid positions asked for; none knows which model family it runs on.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Sequence
 
 import torch
 
 from anyv2v.backbones.base import Condition, Progress
+from anyv2v.config import InversionConfig
 from anyv2v.noise import NoiseLevel, step
 from anyv2v.sampling import Denoiser
+
+Inverter = Callable[..., dict[int, torch.Tensor]]  # (model, latents, grid, condition, guidance, keep, *, progress)
 
 
 def official_invert(
@@ -81,7 +85,48 @@ def _extrapolated_slope(
     return eps + (target.sigma - level.sigma) / (2 * (level.sigma - previous[0])) * (eps - previous[1])
 
 
-INVERTERS = {"ddim": official_invert, "second-order": second_order_invert}
+def fixed_point_invert(
+    model: Denoiser,
+    latents: torch.Tensor,
+    grid: Sequence[NoiseLevel],
+    condition: Condition,
+    guidance_scale: float,
+    keep: Collection[int],
+    *,
+    progress: Progress,
+    iterations: int = 2,
+) -> dict[int, torch.Tensor]:
+    """First-order inversion that the first-order sampler retraces: each step seeks the latent one level up
+    whose own prediction, stepped back down, lands on the latent it came from.
+
+    An explicit step reads the model where the latent is, the sampler where it lands; where the prediction
+    moves with its input the two differ, and the round trip misses. Here the official step is the first
+    guess, and each iteration (one more model call) moves the guess by what its round trip misses: a
+    fixed-point iteration, as AIDI and ReNoise use for images, that converges while a step is short. At
+    convergence the sampler's step back is exact, whatever the model.
+    """
+    kept: dict[int, torch.Tensor] = {}
+    for i in progress(range(len(grid) - 1, min(keep), -1), "inversion"):
+        level, target = grid[i], grid[i - 1]
+        start = latents.float()
+        guess = step(model(latents, level, condition, guidance_scale, told=target), level, target).float()
+        for _ in range(iterations):
+            back = step(model(guess.to(latents.dtype), target, condition, guidance_scale), target, level)
+            guess = guess + (start - back.float())
+        latents = guess.to(latents.dtype).contiguous()
+        if i - 1 in keep:
+            kept[i - 1] = latents
+    return kept
+
+
+INVERTERS = {"ddim": official_invert, "second-order": second_order_invert, "fixed-point": fixed_point_invert}
+
+
+def inverter(config: InversionConfig) -> Inverter:
+    """The inversion algorithm a config names, with its options."""
+    if config.solver == "fixed-point":
+        return functools.partial(fixed_point_invert, iterations=config.iterations)
+    return INVERTERS[config.solver]
 
 
 def grid_positions(needed: Sequence[NoiseLevel], grid: Sequence[NoiseLevel]) -> list[int | None]:

@@ -25,7 +25,7 @@ from anyv2v.cache import InversionCache, default_cache_dir, model_fingerprint
 from anyv2v.config import EditConfig, VideoConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.injection import FeatureInjector, injection_schedule
-from anyv2v.inversion import INVERTERS, closest_covering_steps, grid_positions
+from anyv2v.inversion import closest_covering_steps, grid_positions, inverter
 from anyv2v.noise import NoiseLevel
 from anyv2v.profiling import StageCosts
 from anyv2v.runtime import TOY_MODEL, library_progress_bars, resolve_device, resolve_dtype
@@ -278,7 +278,7 @@ class AnyV2VPipeline:
                 frames, config, generator, guided=is_guided(config.inversion.guidance_scale)
             )
         with self._stage("inversion"):
-            inverted = INVERTERS[config.inversion.solver](
+            inverted = inverter(config.inversion)(
                 self.denoiser, latents, grid, condition, config.inversion.guidance_scale,
                 set(positions.values()), progress=self.progress_bar,
             )  # fmt: skip
