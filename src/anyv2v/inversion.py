@@ -19,7 +19,7 @@ from anyv2v.sampling import Denoiser
 Inverter = Callable[..., dict[int, torch.Tensor]]  # (model, latents, grid, condition, guidance, keep, *, progress)
 
 
-def official_invert(
+def first_order_invert(
     model: Denoiser,
     latents: torch.Tensor,
     grid: Sequence[NoiseLevel],
@@ -28,17 +28,26 @@ def official_invert(
     keep: Collection[int],
     *,
     progress: Progress,
+    iterations: int = 0,
 ) -> dict[int, torch.Tensor]:
-    """First-order (DDIM) inversion exactly as the official code runs it, keeping grid positions `keep`.
+    """First-order (DDIM) inversion, keeping grid positions `keep`: with no `iterations`, exactly as the official
+    code runs it.
 
     Each step reads the model's prediction at the current latent and moves it one level up; as in diffusers'
-    DDIMInverseScheduler, which the official code uses, the model is told the level it moves *to*.
+    DDIMInverseScheduler, which the official code uses, the model is told the level it moves *to*. The sampler
+    reads the model where the latent landed instead, so where the prediction moves with its input, its step back
+    misses the latent the step came from. Each iteration (one more model call) moves the landed latent by what
+    that round trip misses: a fixed-point iteration, as AIDI and ReNoise use for images, that converges while a
+    step is short, and at convergence the sampler's step back is exact, whatever the model.
     """
     kept: dict[int, torch.Tensor] = {}
     for i in progress(range(len(grid) - 1, min(keep), -1), "inversion"):
         level, target = grid[i], grid[i - 1]
-        prediction = model(latents, level, condition, guidance_scale, told=target)
-        latents = step(prediction, level, target)
+        start = latents
+        latents = step(model(latents, level, condition, guidance_scale, told=target), level, target)
+        for _ in range(iterations):
+            back = step(model(latents, target, condition, guidance_scale), target, level)
+            latents = (latents.float() + (start.float() - back.float())).to(start.dtype)
         if i - 1 in keep:
             kept[i - 1] = latents.contiguous()  # as the cache gives them back, so both take the same kernels
     return kept
@@ -85,47 +94,13 @@ def _extrapolated_slope(
     return eps + (target.sigma - level.sigma) / (2 * (level.sigma - previous[0])) * (eps - previous[1])
 
 
-def fixed_point_invert(
-    model: Denoiser,
-    latents: torch.Tensor,
-    grid: Sequence[NoiseLevel],
-    condition: Condition,
-    guidance_scale: float,
-    keep: Collection[int],
-    *,
-    progress: Progress,
-    iterations: int = 2,
-) -> dict[int, torch.Tensor]:
-    """First-order inversion that the first-order sampler retraces: each step seeks the latent one level up
-    whose own prediction, stepped back down, lands on the latent it came from.
-
-    An explicit step reads the model where the latent is, the sampler where it lands; where the prediction
-    moves with its input the two differ, and the round trip misses. Here the official step is the first
-    guess, and each iteration (one more model call) moves the guess by what its round trip misses: a
-    fixed-point iteration, as AIDI and ReNoise use for images, that converges while a step is short. At
-    convergence the sampler's step back is exact, whatever the model.
-    """
-    kept: dict[int, torch.Tensor] = {}
-    for i in progress(range(len(grid) - 1, min(keep), -1), "inversion"):
-        level, target = grid[i], grid[i - 1]
-        start = latents.float()
-        guess = step(model(latents, level, condition, guidance_scale, told=target), level, target).float()
-        for _ in range(iterations):
-            back = step(model(guess.to(latents.dtype), target, condition, guidance_scale), target, level)
-            guess = guess + (start - back.float())
-        latents = guess.to(latents.dtype).contiguous()
-        if i - 1 in keep:
-            kept[i - 1] = latents
-    return kept
-
-
-INVERTERS = {"ddim": official_invert, "second-order": second_order_invert, "fixed-point": fixed_point_invert}
+INVERTERS = {"ddim": first_order_invert, "second-order": second_order_invert}
 
 
 def inverter(config: InversionConfig) -> Inverter:
-    """The inversion algorithm a config names, with its options."""
+    """The inversion algorithm a config names; "fixed-point" is the first-order one with its iterations."""
     if config.solver == "fixed-point":
-        return functools.partial(fixed_point_invert, iterations=config.iterations)
+        return functools.partial(first_order_invert, iterations=config.iterations)
     return INVERTERS[config.solver]
 
 

@@ -6,7 +6,7 @@ import sys
 import torch
 from toy_probe import mean_scores, toy_pipeline
 
-from anyv2v.inversion import INVERTERS
+from anyv2v.inversion import inverter
 from anyv2v.toy.world import EDITS
 
 name, model, clips, passes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -37,7 +37,7 @@ def refined_edit(source_frames, edited, prompt, negative, cfg, generator, output
         grid = pipe.backbone.process.grid(cfg.inversion.steps)
         positions = pipe._inversion_positions(grid, cfg)
         cond = pipe._branches(edited, cfg.inversion.prompt, None, cfg, g)
-        inv = INVERTERS[cfg.inversion.solver](
+        inv = inverter(cfg.inversion)(
             pipe.denoiser, out, grid, cond, cfg.inversion.guidance_scale, {positions[first]}, progress=pipe.progress_bar
         )
         state["start"] = inv[positions[first]]
