@@ -139,7 +139,7 @@ VIDEO_FLAGS = [
         "inversion",
         "iterations",
         int,
-        "fixed-point iterations per inversion step, one model call each (default 2)",
+        "fixed-point iterations per inversion step, one model call each (Wan's presets 1, else 2)",
     ),
     Flag("--inversion-prompt", "inversion", "prompt", str, "prompt used to invert the source"),
     Flag("--steps", "sampling", "steps", int, "sampling steps (reference 50, fast 25)"),
