@@ -138,16 +138,26 @@ PROCESSES = {
 }
 
 
-def inversion_error(solver: str, steps: int, process_name: str = "diffusion (v)", noise: float = 0.9) -> float:
-    """Relative error of the inverted latent at the grid level nearest `noise` (a high level, near where
-    sampling starts)."""
+def quiet(items, _description):
+    return items
+
+
+def gaussian_problem(process_name: str, steps: int) -> tuple[list, GaussianData, Denoiser, torch.Tensor]:
+    """The process's grid, the exact model of Gaussian data on it, that model as a denoiser, and clean latents."""
     process = PROCESSES[process_name]
     grid = process.grid(steps)
-    keep = min(range(len(grid)), key=lambda i: abs(grid[i].noise / math.hypot(grid[i].signal, grid[i].noise) - noise))
     model = GaussianData(process, grid)
     denoiser = Denoiser(model, process, classifier_free_guidance)
     clean = torch.randn(1, 4, 2, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * model.std
-    inverted = INVERTERS[solver](denoiser, clean, grid, None, 1.0, [keep], progress=lambda items, _: items)[keep]
+    return grid, model, denoiser, clean
+
+
+def inversion_error(solver: str, steps: int, process_name: str = "diffusion (v)", noise: float = 0.9) -> float:
+    """Relative error of the inverted latent at the grid level nearest `noise` (a high level, near where
+    sampling starts)."""
+    grid, model, denoiser, clean = gaussian_problem(process_name, steps)
+    keep = min(range(len(grid)), key=lambda i: abs(grid[i].noise / math.hypot(grid[i].signal, grid[i].noise) - noise))
+    inverted = INVERTERS[solver](denoiser, clean, grid, None, 1.0, [keep], progress=quiet)[keep]
     exact = model.exact(clean, grid[keep])
     return ((inverted - exact).norm() / exact.norm()).item()
 
@@ -182,12 +192,7 @@ def test_both_inverters_converge_at_their_order_on_an_edm_process():
 
 def round_trip_error(process_name: str, steps: int, iterations: int) -> float:
     """Relative error of inverting to the top of the grid and sampling back down with first-order steps."""
-    process = PROCESSES[process_name]
-    grid = process.grid(steps)
-    model = GaussianData(process, grid)
-    denoiser = Denoiser(model, process, classifier_free_guidance)
-    clean = torch.randn(1, 4, 2, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * model.std
-    quiet = lambda items, _: items  # noqa: E731
+    grid, _, denoiser, clean = gaussian_problem(process_name, steps)
     top = first_order_invert(denoiser, clean, grid, None, 1.0, [0], progress=quiet, iterations=iterations)[0]
     back = sample(denoiser, top, grid, None, 1.0, progress=quiet)
     return ((back - clean).norm() / clean.norm()).item()
