@@ -84,7 +84,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     add_config_flags(bench, RUNTIME_FLAGS + VIDEO_FLAGS + EDIT_FLAGS)
     bench.set_defaults(run=run_bench)
 
-    train = commands.add_parser("train-toy", help="train the toy I2VGen-XL on the synthetic world (CPU or GPU)")
+    train = commands.add_parser(
+        "train-toy", help="train a toy backbone (I2VGen-XL, SVD, Wan) on the synthetic world (CPU or GPU)"
+    )
     train.add_argument("-o", "--output", required=True, help="folder to save the model in diffusers layout")
     for field in dataclasses.fields(TrainConfig):
         flag, help = f"--{field.name.replace('_', '-')}", f"{field.metadata['help']} (default {field.default})"
