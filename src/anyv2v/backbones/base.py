@@ -175,9 +175,9 @@ class Backbone(ABC):
         cls.check_video(config.video)
 
     @classmethod
-    @abstractmethod
     def check_video(cls, video: VideoConfig) -> None:
         """The backbone's own frame-count and size rules (VideoConfig checks the universal ones)."""
+        check_size_multiple(cls.name, video, cls.size_multiple)
 
     def prepare(self, config: EditConfig) -> None:
         """Take this run's settings before anything is encoded (a backbone with options reads them here)."""

@@ -19,7 +19,6 @@ from anyv2v.backbones.base import (
     FrameEncoding,
     InjectionKind,
     Progress,
-    check_size_multiple,
     no_grad,
 )
 from anyv2v.config import EditConfig, VideoConfig
@@ -121,10 +120,6 @@ class I2VGenXL(Backbone):
         self.device = device
         self.dtype = unet.dtype
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
-
-    @classmethod
-    def check_video(cls, video: VideoConfig) -> None:
-        check_size_multiple(cls.name, video, cls.size_multiple)
 
     @no_grad
     def encode_text(self, prompt: str) -> torch.Tensor:

@@ -21,7 +21,6 @@ from anyv2v.backbones.base import (
     FrameEncoding,
     InjectionKind,
     Progress,
-    check_size_multiple,
     diffusers_pixels,
     is_guided,
     no_grad,
@@ -138,10 +137,6 @@ class StableVideoDiffusion(Backbone):
         self.dtype = unet.dtype
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.run_options = dict(self.options)
-
-    @classmethod
-    def check_video(cls, video: VideoConfig) -> None:
-        check_size_multiple(cls.name, video, cls.size_multiple)
 
     @no_grad
     def encode_frame(self, frame: Image.Image, *, sample: bool, generator: torch.Generator | None) -> FrameEncoding:
