@@ -350,6 +350,24 @@ def test_edit_with_a_bad_editor_setup_writes_nothing(tiny_model, inputs, tmp_pat
     assert not inputs["out"].parent.exists()
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["demo", "--clip", "100"], "--clip: 100 is not a held-out clip: use 0-99"),
+        (["demo", "--clip", "-1"], "--clip: -1 is not a held-out clip: use 0-99"),
+        (["bench", "--clips", "0"], "--clips: 0 clips: use 1-100"),
+        (["bench", "--clips", "101"], "--clips: 101 clips: use 1-100"),
+    ],
+)
+def test_held_out_clip_numbers_outside_the_held_out_set_are_refused_before_anything_runs(
+    args, message, tmp_path, capsys
+):
+    assert run_cli([*args, "-o", str(tmp_path / "out.mp4")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and len(error.splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
 def test_edit_needs_exactly_one_of_edited_frame_and_editor(tiny_model, inputs, tmp_path, capsys):
     args = edit_args(tiny_model, inputs, tmp_path)
     assert run_cli([*args, "--editor", "recolor"]) == 2

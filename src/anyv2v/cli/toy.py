@@ -23,14 +23,30 @@ from anyv2v.config import EditConfig, RuntimeConfig
 from anyv2v.errors import AnyV2VError
 from anyv2v.runtime import TOY_MODEL
 from anyv2v.toy.config import TrainConfig
-from anyv2v.toy.world import DEMO_CLIP, DEMO_EDIT, EDITS, World
+from anyv2v.toy.world import DEMO_CLIP, DEMO_EDIT, EDITS, HELDOUT_SEEDS, World
 from anyv2v.video import VIDEO_SUFFIXES
+
+
+def held_out_clip(text: str) -> int:
+    """A held-out clip's index, refused at parse time where it would index past the held-out seeds."""
+    index = int(text)
+    if not 0 <= index < len(HELDOUT_SEEDS):
+        raise argparse.ArgumentTypeError(f"{index} is not a held-out clip: use 0-{len(HELDOUT_SEEDS) - 1}")
+    return index
+
+
+def held_out_count(text: str) -> int:
+    """How many held-out clips: at least one, at most all of them."""
+    count = int(text)
+    if not 1 <= count <= len(HELDOUT_SEEDS):
+        raise argparse.ArgumentTypeError(f"{count} clips: use 1-{len(HELDOUT_SEEDS)} (the held-out clips there are)")
+    return count
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="offline AnyV2V edit with the shipped toy model, scored against truth")
     demo.add_argument("--edit", choices=EDITS, default=DEMO_EDIT, help="edit type of the synthetic clip")
-    demo.add_argument("--clip", type=int, default=DEMO_CLIP, help="which held-out clip (0-99)")
+    demo.add_argument("--clip", type=held_out_clip, default=DEMO_CLIP, help="which held-out clip (0-99)")
     demo.add_argument("--video", help="edit your own clip instead (no ground truth then)")
     demo.add_argument("--edited-frame", help="with --video: the edited first frame (default: hue rotation)")
     demo.add_argument("-o", "--output", default="anyv2v-demo.mp4", help="output video (.mp4 or .gif)")
@@ -38,7 +54,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     demo.set_defaults(run=run_demo)
 
     bench = commands.add_parser("bench", help="ablations of AnyV2V against the synthetic world's exact edits")
-    bench.add_argument("--clips", type=int, default=20, help="held-out clips per edit type")
+    bench.add_argument("--clips", type=held_out_count, default=20, help="held-out clips per edit type")
     bench.add_argument("--edits", nargs="+", choices=EDITS, default=list(EDITS))
     bench.add_argument("--variants", nargs="+", metavar="VARIANT", help="ablations (default: all of the backbone's)")
     bench.add_argument("-o", "--output", default="bench-results", help="folder for bench.md and bench.json")
