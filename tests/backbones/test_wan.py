@@ -151,6 +151,23 @@ def test_wan_22_keeps_the_first_latent_frame_clean_in_inversion_and_gives_the_ed
     torch.testing.assert_close(result[:, :, :1], given, rtol=0, atol=0)
 
 
+def test_guidance_has_no_contrast_where_the_prompt_is_the_negative_prompt(wan22):
+    """Wan's negative branch differs by its prompt alone, so with the same text on both (the toy Wan's empty
+    prompts) guidance changes nothing but the cost: why the toy's settings sample unguided."""
+    source, edited = moving_square_frames(5, 64), moving_square_frames(1, 64, (40, 220, 40))[0]
+
+    def edit(guidance: float, negative_prompt: str) -> torch.Tensor:
+        sampling = SamplingConfig(steps=4, guidance_scale=guidance, negative_prompt=negative_prompt, start_step=0)
+        config = EditConfig(video=video("2.2"), inversion=InversionConfig(steps=4), sampling=sampling)
+        return load(wan22, config).edit(
+            source, edited, "", generator=torch.Generator().manual_seed(0), output_type="latent"
+        )
+
+    unguided = edit(1.0, "")
+    torch.testing.assert_close(edit(3.0, ""), unguided, rtol=0, atol=1e-5)
+    assert (edit(3.0, "blurry, static") - unguided).abs().max() > 1e-3  # a different negative prompt does act
+
+
 def test_the_flow_inverters_converge_at_their_order_on_wans_own_grid(monkeypatch):
     """On the exact path of Gaussian data, on Wan 2.2's UniPC flow-sigma grid (shift 5, integer timesteps):
     the first-order error halves per doubling of the steps, the second-order one falls over 3x."""
