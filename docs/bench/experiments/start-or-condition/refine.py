@@ -52,5 +52,8 @@ for edit in EDITS:
             res.setdefault(k, []).append((scored["carried_first"], scored["carried"], scored["psnr"]))
     for k in positions:
         r = np.array(res[k])
-        print(f"{edit:10s} K {k:<3d} frame0 {r[:, 0].mean():.2f} frames1.. {r[:, 1].mean():.2f} "
-              f"psnr {r[:, 2].mean():.2f}", flush=True)
+        print(
+            f"{edit:10s} K {k:<3d} frame0 {r[:, 0].mean():.2f} frames1.. {r[:, 1].mean():.2f} "
+            f"psnr {r[:, 2].mean():.2f}",
+            flush=True,
+        )

@@ -41,5 +41,8 @@ for edit in EDITS:
             res.setdefault(lam, []).append((scored["carried_first"], scored["carried"], scored["psnr"]))
     for lam in lambdas:
         r = np.array(res[lam])
-        print(f"{edit:10s} lambda {lam:<5} frame0 {r[:, 0].mean():.2f} frames1.. {r[:, 1].mean():.2f} "
-              f"psnr {r[:, 2].mean():.2f}", flush=True)
+        print(
+            f"{edit:10s} lambda {lam:<5} frame0 {r[:, 0].mean():.2f} frames1.. {r[:, 1].mean():.2f} "
+            f"psnr {r[:, 2].mean():.2f}",
+            flush=True,
+        )
