@@ -5,9 +5,8 @@ refine.py BACKBONE MODEL CLIPS K[,K...]   (K = 0: AnyV2V's output unchanged)"""
 
 import sys
 
-import numpy as np
 import torch
-from toy_probe import toy_pipeline
+from toy_probe import mean_line, toy_pipeline
 
 import anyv2v.pipeline
 from anyv2v.evaluation.bench import _no_injection, _sampling, decoded_frames, scores
@@ -51,9 +50,4 @@ for edit in EDITS:
             scored = scores(output, source, truth, edit, seed)
             res.setdefault(k, []).append((scored["carried_first"], scored["carried"], scored["psnr"]))
     for k in positions:
-        r = np.array(res[k])
-        print(
-            f"{edit:10s} K {k:<3d} frame0 {r[:, 0].mean():.2f} frames1.. {r[:, 1].mean():.2f} "
-            f"psnr {r[:, 2].mean():.2f}",
-            flush=True,
-        )
+        print(f"{edit:10s} K {k:<3d} {mean_line(res[k])}", flush=True)

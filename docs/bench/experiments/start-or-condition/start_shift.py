@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import torch
-from toy_probe import toy_pipeline
+from toy_probe import mean_line, toy_pipeline
 
 import anyv2v.pipeline
 from anyv2v.evaluation.bench import edit_synthetic_clip, paste_first_frame_edit, scores
@@ -40,9 +40,4 @@ for edit in EDITS:
             scored = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
             res.setdefault(lam, []).append((scored["carried_first"], scored["carried"], scored["psnr"]))
     for lam in lambdas:
-        r = np.array(res[lam])
-        print(
-            f"{edit:10s} lambda {lam:<5} frame0 {r[:, 0].mean():.2f} frames1.. {r[:, 1].mean():.2f} "
-            f"psnr {r[:, 2].mean():.2f}",
-            flush=True,
-        )
+        print(f"{edit:10s} lambda {lam:<5} {mean_line(res[lam])}", flush=True)

@@ -26,5 +26,10 @@ def mean_scores(pipe: AnyV2VPipeline, config: EditConfig, edit: str, clips: int)
     for seed in HELDOUT_SEEDS[:clips]:
         scored = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
         rows.append((scored["carried_first"], scored["carried"], scored["psnr"]))
+    return mean_line(rows)
+
+
+def mean_line(rows: list[tuple[float, float, float]]) -> str:
+    """(frame-0 carried, frames-1.. carried, PSNR) rows averaged, as every probe here prints them."""
     first, later, psnr = np.array(rows).mean(axis=0)
     return f"frame0 {first:.2f} frames1.. {later:.2f} psnr {psnr:.2f}"
