@@ -1,7 +1,7 @@
 """Two other starts for the edit: the source's inversion mixed with fresh noise, z = a * z_inv + sqrt(1 - a^2)
 * eps ("mixA"), or with each frame's projection on the source's clean latent brought down to the signal the
 forward process holds at that level ("projBETA", BETA the share removed, default 1); "none" is AnyV2V's.
-start_mix.py BACKBONE MODEL CLIPS VARIANT[,VARIANT...]"""
+start_mix.py BACKBONE MODEL CLIPS VARIANT[,VARIANT...] [KIND=FRACTION,...] (injection fractions to override)"""
 
 import sys
 
@@ -9,11 +9,13 @@ import numpy as np
 import torch
 from toy_probe import toy_pipeline
 
-from anyv2v.evaluation.bench import edit_synthetic_clip, scores
+from anyv2v.evaluation.bench import _injection, edit_synthetic_clip, scores
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
 
 name, model, clips, mixes = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(",")
 pipe, config = toy_pipeline(name, model)
+if len(sys.argv) > 5:
+    config = _injection(config, **{k: float(v) for k, v in (kv.split("=") for kv in sys.argv[5].split(","))})
 first = pipe._first_step(config)
 F = pipe.backbone.latent_layout.index("F")
 inverted = pipe._inverted_latents
