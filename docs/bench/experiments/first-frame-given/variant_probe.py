@@ -3,23 +3,15 @@ variant_probe.py BACKBONE MODEL CLIPS THREADS 'label:field=value,field=value' ..
 
 import dataclasses
 import sys
+from pathlib import Path
 
-import numpy as np
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "start-or-condition"))
+from toy_probe import mean_scores, toy_pipeline  # noqa: E402
 
-from anyv2v.backbones import backbone_class
-from anyv2v.cli.options import load_pipeline
-from anyv2v.config import RuntimeConfig
-from anyv2v.evaluation.bench import decoded_frames
-from anyv2v.evaluation.metrics import carried, psnr
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
+from anyv2v.toy.world import EDITS  # noqa: E402
 
 name, model, clips, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-torch.set_num_threads(threads)
-kind = backbone_class(name)
-base = kind.toy_settings(kind.preset("fast"))
-pipe = load_pipeline(base, RuntimeConfig(model=model, backbone=name, quiet=True, use_cache=False, threads=threads))
-video, world = base.video, World.of_model(pipe.model_id)
+pipe, base = toy_pipeline(name, model, threads)
 variants = {}
 for spec in sys.argv[5:]:
     label, _, fields = spec.partition(":")
@@ -27,30 +19,5 @@ for spec in sys.argv[5:]:
     changes = {k: (float(v) if k in ("eta", "guidance_scale") else v) for k, v in changes.items()}
     variants[label] = dataclasses.replace(base, sampling=dataclasses.replace(base.sampling, **changes))
 for edit in EDITS:
-    res = {label: [] for label in variants}
-    for seed in HELDOUT_SEEDS[:clips]:
-        source, truth = clip_pair(seed, edit, size=video.height, num_frames=video.num_frames, world=world)
-        for label, config in variants.items():
-            out = pipe.edit(
-                to_images(source),
-                to_images(truth)[0],
-                "",
-                config=config,
-                output_type="latent",
-                generator=torch.Generator().manual_seed(0),
-            )
-            frames = decoded_frames(pipe, out, config)
-            res[label].append(
-                (
-                    carried(frames, source, truth, slice(0, 1)),
-                    carried(frames, source, truth, slice(1, None)),
-                    psnr(frames, truth),
-                )
-            )
-    for label in variants:
-        a = np.array(res[label])
-        print(
-            f"{edit:10s} {label:12s}"
-            f" frame0 {a[:, 0].mean():.2f} frames1.. {a[:, 1].mean():.2f} psnr {a[:, 2].mean():.2f}",
-            flush=True,
-        )
+    for label, config in variants.items():
+        print(f"{edit:10s} {label:12s} {mean_scores(pipe, config, edit, clips)}", flush=True)

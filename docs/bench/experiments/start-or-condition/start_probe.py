@@ -5,42 +5,26 @@ import sys
 
 import numpy as np
 import torch
-from toy_probe import toy_pipeline
+from toy_probe import mean_line, toy_pipeline
 
-from anyv2v.evaluation.bench import decoded_frames
-from anyv2v.evaluation.metrics import carried, psnr
+from anyv2v.evaluation.bench import decoded_frames, scores
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
+
+STARTS = ("source", "edited first", "truth")
 
 name, model, clips = sys.argv[1], sys.argv[2], int(sys.argv[3])
 pipe, config = toy_pipeline(name, model)
 video, world = config.video, World.of_model(pipe.model_id)
-res = {}
 for edit in EDITS:
+    rows = {start_name: [] for start_name in STARTS}
     for seed in HELDOUT_SEEDS[:clips]:
         source, truth = clip_pair(seed, edit, size=video.height, num_frames=video.num_frames, world=world)
-        mixed = np.concatenate([truth[:1], source[1:]])
-        for start_name, start in (("source", source), ("edited first", mixed), ("truth", truth)):
-            out = pipe.edit(
-                to_images(start),
-                to_images(truth)[0],
-                "",
-                config=config,
-                output_type="latent",
-                generator=torch.Generator().manual_seed(0),
-            )
-            frames = decoded_frames(pipe, out, config)
-            r = res.setdefault((start_name, edit), [])
-            r.append(
-                (
-                    carried(frames, source, truth, slice(0, 1)),
-                    carried(frames, source, truth, slice(1, None)),
-                    psnr(frames, truth),
-                )
-            )
-    for start_name in ("source", "edited first", "truth"):
-        a = np.array(res[(start_name, edit)])
-        print(
-            f"{edit:10s} {start_name:13s}"
-            f" frame0 {a[:, 0].mean():.2f} frames1.. {a[:, 1].mean():.2f} psnr {a[:, 2].mean():.2f}",
-            flush=True,
-        )
+        starts = (source, np.concatenate([truth[:1], source[1:]]), truth)
+        for start_name, start in zip(STARTS, starts, strict=True):
+            generator = torch.Generator().manual_seed(0)
+            out = pipe.edit(to_images(start), to_images(truth)[0], "", config=config, output_type="latent",
+                            generator=generator)  # fmt: skip
+            scored = scores(decoded_frames(pipe, out, config), source, truth, edit, seed)
+            rows[start_name].append((scored["carried_first"], scored["carried"], scored["psnr"]))
+    for start_name in STARTS:
+        print(f"{edit:10s} {start_name:13s} {mean_line(rows[start_name])}", flush=True)

@@ -1,7 +1,6 @@
 """What the probes in this folder share: a toy model's pipeline at the toy settings of `fast`."""
 
 import numpy as np
-import torch
 
 from anyv2v.backbones import backbone_class
 from anyv2v.cli.options import load_pipeline
@@ -13,10 +12,9 @@ from anyv2v.toy.world import HELDOUT_SEEDS
 
 def toy_pipeline(backbone: str, model: str, threads: int = 1) -> tuple[AnyV2VPipeline, EditConfig]:
     """The pipeline (no inversion cache, quiet) and `fast` at the toy settings of `backbone`."""
-    torch.set_num_threads(threads)
     kind = backbone_class(backbone)
     config = kind.toy_settings(kind.preset("fast"))
-    runtime = RuntimeConfig(model=model, backbone=backbone, quiet=True, use_cache=False, threads=1)
+    runtime = RuntimeConfig(model=model, backbone=backbone, quiet=True, use_cache=False, threads=threads)
     return load_pipeline(config, runtime), config
 
 
