@@ -1,0 +1,40 @@
+#!/bin/bash
+# Run THERE (the device tool's `run`, from the repository root, `carry: [".whl"]` after prepare.sh):
+#   bash docs/bench/full-size/device/run.sh compile:300 wan-bf16:280
+# Each STAGE:SECONDS runs one `anyv2v bench --speed --full-size` under that time limit and leaves its report in
+# $OUT as STAGE.md and STAGE.json, the whole output in $OUT/log.txt. A session has 15 minutes of device time,
+# the machine's start included, and 10 a call: two stages of about five minutes fit one call.
+# Inductor's cache lives in /tmp/anyv2v-inductor, so a compile stage cut off by its limit leaves its work for the
+# next call on the same warm machine (a machine is given back 30 s after a call: call again at once).
+set -uo pipefail
+OUT="${OUT:-/tmp/anyv2v-device-out}"
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/log.txt") 2>&1
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    || { echo "no wheels in .whl/: run docs/bench/full-size/device/prepare.sh here and carry .whl"; exit 1; }
+mkdir -p /tmp/stub/av && touch /tmp/stub/av/__init__.py /tmp/stub/av/error.py  # imported, never used here
+export PYTHONPATH="$PWD/src:/tmp/site:/tmp/stub" PYTHONUNBUFFERED=1 TORCHINDUCTOR_CACHE_DIR=/tmp/anyv2v-inductor
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+python3 -c "import torch, diffusers, transformers; print(torch.__version__, diffusers.__version__, transformers.__version__)"
+
+bench="python3 -m anyv2v.cli bench --speed fast --full-size --device cuda --quiet"
+declare -A STAGES=(
+    [compile]="--setups plain compile"                      # issue 19: the compiled UNet against eager
+    [mem8]="--offload --memory-limit 8 --decode-chunk-size 1 --feed-forward-chunks 4"  # issue 19: an 8 GiB card
+    [svd]="--backbone svd"                                  # SVD-XT, 25x1024x576, fp16
+    [wan-bf16]="--backbone wan --dtype bfloat16"            # Wan 2.2 TI2V-5B, 121x1280x704
+    [wan-bf16-offload]="--backbone wan --dtype bfloat16 --offload"
+)
+start=$SECONDS
+for spec in "$@"; do
+    stage=${spec%%:*} limit=${spec#*:}
+    [[ -n "${STAGES[$stage]:-}" && "$limit" =~ ^[0-9]+$ ]] \
+        || { echo "unknown stage '$spec': use NAME:SECONDS, NAME one of ${!STAGES[*]}"; exit 2; }
+    echo "=== $stage: $bench ${STAGES[$stage]} (limit ${limit} s, $((SECONDS - start)) s in)"
+    timeout --signal=INT --kill-after=20 "$limit" $bench ${STAGES[$stage]} -o "/tmp/anyv2v-$stage"
+    echo "rc $? after $((SECONDS - start)) s"
+    for f in speed.md speed.json; do
+        [[ -f "/tmp/anyv2v-$stage/$f" ]] && cp "/tmp/anyv2v-$stage/$f" "$OUT/$stage.${f#speed.}"
+    done
+done
+echo "=== done $((SECONDS - start)) s in"
