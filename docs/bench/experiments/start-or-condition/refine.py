@@ -6,7 +6,7 @@ refine.py BACKBONE MODEL CLIPS K[,K...]   (K = 0: AnyV2V's output unchanged)"""
 import sys
 
 import torch
-from toy_probe import mean_line, toy_pipeline
+from toy_probe import mean_line, probe_row, toy_pipeline
 
 import anyv2v.pipeline
 from anyv2v.evaluation.bench import _no_injection, _sampling, decoded_frames, scores
@@ -48,6 +48,6 @@ for edit in EDITS:
                 state.clear()
             output = decoded_frames(pipe, latents, config)
             scored = scores(output, source, truth, edit, seed)
-            res.setdefault(k, []).append((scored["carried_first"], scored["carried"], scored["psnr"]))
+            res.setdefault(k, []).append(probe_row(scored))
     for k in positions:
         print(f"{edit:10s} K {k:<3d} {mean_line(res[k])}", flush=True)

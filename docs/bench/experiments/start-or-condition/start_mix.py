@@ -5,9 +5,8 @@ start_mix.py BACKBONE MODEL CLIPS VARIANT[,VARIANT...] [KIND=FRACTION,...] (inje
 
 import sys
 
-import numpy as np
 import torch
-from toy_probe import toy_pipeline
+from toy_probe import mean_line, probe_row, toy_pipeline
 
 from anyv2v.evaluation.bench import _injection, edit_synthetic_clip, scores
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
@@ -47,10 +46,6 @@ for edit in EDITS:
         for a in mixes:
             state.update(a=a, seed=seed)
             scored = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
-            res.setdefault(a, []).append((scored["carried_first"], scored["carried"], scored["psnr"]))
+            res.setdefault(a, []).append(probe_row(scored))
     for a in mixes:
-        r = np.array(res[a])
-        print(
-            f"{edit:10s} {a:8s} frame0 {r[:, 0].mean():.2f} frames1.. {r[:, 1].mean():.2f} psnr {r[:, 2].mean():.2f}",
-            flush=True,
-        )
+        print(f"{edit:10s} {a:8s} {mean_line(res[a])}", flush=True)

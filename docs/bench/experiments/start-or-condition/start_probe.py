@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import torch
-from toy_probe import mean_line, toy_pipeline
+from toy_probe import mean_line, probe_row, toy_pipeline
 
 from anyv2v.evaluation.bench import decoded_frames, scores
 from anyv2v.toy.world import EDITS, HELDOUT_SEEDS, World, clip_pair, to_images
@@ -25,6 +25,6 @@ for edit in EDITS:
             out = pipe.edit(to_images(start), to_images(truth)[0], "", config=config, output_type="latent",
                             generator=generator)  # fmt: skip
             scored = scores(decoded_frames(pipe, out, config), source, truth, edit, seed)
-            rows[start_name].append((scored["carried_first"], scored["carried"], scored["psnr"]))
+            rows[start_name].append(probe_row(scored))
     for start_name in STARTS:
         print(f"{edit:10s} {start_name:13s} {mean_line(rows[start_name])}", flush=True)

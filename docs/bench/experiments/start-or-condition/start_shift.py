@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import torch
-from toy_probe import mean_line, toy_pipeline
+from toy_probe import mean_line, probe_row, toy_pipeline
 
 import anyv2v.pipeline
 from anyv2v.evaluation.bench import edit_synthetic_clip, paste_first_frame_edit, scores
@@ -38,6 +38,6 @@ for edit in EDITS:
         for lam in lambdas:
             state["shift"] = lam * delta
             scored = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
-            res.setdefault(lam, []).append((scored["carried_first"], scored["carried"], scored["psnr"]))
+            res.setdefault(lam, []).append(probe_row(scored))
     for lam in lambdas:
         print(f"{edit:10s} lambda {lam:<5} {mean_line(res[lam])}", flush=True)

@@ -23,8 +23,13 @@ def mean_scores(pipe: AnyV2VPipeline, config: EditConfig, edit: str, clips: int)
     rows = []
     for seed in HELDOUT_SEEDS[:clips]:
         scored = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
-        rows.append((scored["carried_first"], scored["carried"], scored["psnr"]))
+        rows.append(probe_row(scored))
     return mean_line(rows)
+
+
+def probe_row(scored: dict) -> tuple[float, float, float]:
+    """The three of `bench.scores`' metrics every probe prints: frame-0 carried, frames-1.. carried, PSNR."""
+    return scored["carried_first"], scored["carried"], scored["psnr"]
 
 
 def mean_line(rows: list[tuple[float, float, float]]) -> str:
