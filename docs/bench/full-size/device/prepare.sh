@@ -7,8 +7,8 @@
 set -euo pipefail
 grep -qx '/.whl/' .git/info/exclude || echo '/.whl/' >> .git/info/exclude
 platforms=()
-for n in 2_28 2_27 2_17 2014 1; do
-    case $n in 2014|1) platforms+=(--platform "manylinux${n}_x86_64") ;; *) platforms+=(--platform "manylinux_${n}_x86_64") ;; esac
+for tag in manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinux2014 manylinux1; do
+    platforms+=(--platform "${tag}_x86_64")
 done
 version() { .venv/bin/python -c "import importlib.metadata as m; print(m.version('$1'))"; }
 for name in diffusers importlib_metadata; do
