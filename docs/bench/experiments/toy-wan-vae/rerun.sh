@@ -1,6 +1,7 @@
 #!/bin/bash
 # Every Wan table that depends on the shipped toy, rerun from the package (run from the repository root after
-# copying a new toy into src/anyv2v/toy/weights/wan). About 20 minutes on the 2-core CPU (19 on 2026-12-06); one job at a time.
+# copying a new toy into src/anyv2v/toy/weights/wan). About 20 minutes on the 2-core CPU (19 on 2026-12-06); one
+# job at a time.
 set -euo pipefail
 A="${ANYV2V:-.venv/bin/anyv2v}"
 W=docs/bench/wan
