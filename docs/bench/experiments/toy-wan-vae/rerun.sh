@@ -13,6 +13,7 @@ run --clips 3 -o $W/ablations --variants 'full AnyV2V' 'inversion, no injection'
 run --clips 3 -o $W/sweep-endpoint --variants 'full AnyV2V' 'attention only, blocks 0%-50%, 1.0' \
     'attention only, blocks 0%-100%, 0.5' 'attention only, blocks 0%-100%, 1.0' 'inversion, no injection'
 run --clips 20 -o $W/sweep-endpoint-20 --variants 'attention only, blocks 0%-100%, 1.0'
+run --clips 3 --preset fine -o $W/fine --variants 'full AnyV2V'
 run --trace --clips 3 -o $W/trace
 echo "== quality (append to $W/quality/quality-20-clips.txt by hand)"; run --quality --clips 20
 echo "== ceiling (append to docs/bench/experiments/toy-wan-vae/ceiling-wan.txt by hand)"
