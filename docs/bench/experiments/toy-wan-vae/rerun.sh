@@ -1,7 +1,7 @@
 #!/bin/bash
 # Every Wan table that depends on the shipped toy, rerun from the package (run from the repository root after
-# copying a new toy into src/anyv2v/toy/weights/wan). About 20 minutes on the 2-core CPU (19 on 2026-12-06); one
-# job at a time.
+# copying a new toy into src/anyv2v/toy/weights/wan). About 23 minutes on the 2-core CPU (19 on 2026-12-07 before
+# fine and toy-guided joined); one job at a time.
 set -euo pipefail
 A="${ANYV2V:-.venv/bin/anyv2v}"
 W=docs/bench/wan
@@ -14,6 +14,7 @@ run --clips 3 -o $W/sweep-endpoint --variants 'full AnyV2V' 'attention only, blo
     'attention only, blocks 0%-100%, 0.5' 'attention only, blocks 0%-100%, 1.0' 'inversion, no injection'
 run --clips 20 -o $W/sweep-endpoint-20 --variants 'attention only, blocks 0%-100%, 1.0'
 run --clips 3 --preset fine -o $W/fine --variants 'full AnyV2V'
+run --clips 3 --guidance-scale 3 -o $W/toy-guided --variants 'full AnyV2V'
 run --trace --clips 3 -o $W/trace
 echo "== quality (append to $W/quality/quality-20-clips.txt by hand)"; run --quality --clips 20
 echo "== ceiling (append to docs/bench/experiments/toy-wan-vae/ceiling-wan.txt by hand)"
