@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from functools import partial
+from pathlib import Path
 
 import av
 import numpy as np
@@ -42,6 +44,28 @@ TINY_RUN = TrainConfig(
 )
 
 
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """One `TINY_RUN`, shared read-only by the tests that compare against it. On one thread, as the tests' own runs
+    (module fixtures start before the per-test one that sets it): the thread count changes the float rounding."""
+    from anyv2v.toy.train import train_toy
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return train_toy(tmp_path_factory.mktemp("tiny-run") / "model", TINY_RUN, quiet)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def own_copy(run: Path, folder: Path) -> Path:
+    """The shared run and its checkpoints copied to `folder`, for a test that trains on in place."""
+    from anyv2v.toy.train import checkpoint_folder
+
+    shutil.copytree(checkpoint_folder(run), checkpoint_folder(folder))
+    return shutil.copytree(run, folder)
+
+
 def weights(folder) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
@@ -52,10 +76,8 @@ def weights(folder) -> dict[str, torch.Tensor]:
     }
 
 
-def test_an_interrupted_run_resumes_from_its_checkpoint_and_ends_with_the_same_weights(tmp_path):
+def test_an_interrupted_run_resumes_from_its_checkpoint_and_ends_with_the_same_weights(tmp_path, tiny_run):
     from anyv2v.toy.train import checkpoint_folder, train_toy
-
-    whole = train_toy(tmp_path / "whole", TINY_RUN, quiet)
 
     def stop_at_third_unet_step(message: str) -> None:
         if message.startswith("unet step 3/"):
@@ -68,18 +90,18 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_and_ends_with_the_same_w
     messages = []
     train_toy(interrupted, TINY_RUN, messages.append)
     assert "unet: resumed after step 2/4" in messages and "vae: resumed after step 3/3" in messages
-    expected, resumed = weights(whole), weights(interrupted)
+    expected, resumed = weights(tiny_run), weights(interrupted)
     assert expected.keys() == resumed.keys()
     assert all(torch.equal(expected[key], resumed[key]) for key in expected)
 
 
-def test_checkpoints_of_other_settings_are_refused(tmp_path):
+def test_checkpoints_of_other_settings_are_refused(tmp_path, tiny_run):
     from anyv2v.errors import AnyV2VError
     from anyv2v.toy.train import train_toy
 
-    train_toy(tmp_path / "model", TINY_RUN, quiet)
+    model = own_copy(tiny_run, tmp_path / "model")
     with pytest.raises(AnyV2VError, match="other training settings"):
-        train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, unet_lr=1e-3), quiet)
+        train_toy(model, dataclasses.replace(TINY_RUN, unet_lr=1e-3), quiet)
 
 
 def test_the_vae_size_is_a_setting_and_a_width_its_norm_groups_cannot_split_is_refused(tmp_path):
@@ -112,12 +134,12 @@ def test_counts_that_divide_or_size_a_step_are_refused_before_any_work(tmp_path,
     assert not any(tmp_path.iterdir())
 
 
-def test_a_run_continues_from_a_saved_model_keeping_its_encoder_and_latent_scale(tmp_path):
+def test_a_run_continues_from_a_saved_model_keeping_its_encoder_and_latent_scale(tmp_path, tiny_run):
     from diffusers import AutoencoderKL
 
     from anyv2v.toy.train import train_toy
 
-    first = train_toy(tmp_path / "first", TINY_RUN, quiet)
+    first = tiny_run
     more = dataclasses.replace(TINY_RUN, init=str(first), vae_steps=0, seed=1)
     second = train_toy(tmp_path / "second", more, quiet)
     before, after = weights(first), weights(second)
@@ -128,16 +150,17 @@ def test_a_run_continues_from_a_saved_model_keeping_its_encoder_and_latent_scale
     assert scale[0] == scale[1] != 0.18215
 
 
-def test_half_precision_weights_are_saved_half_the_size_and_continue_in_float32(tmp_path):
+def test_half_precision_weights_are_saved_half_the_size_and_continue_in_float32(tmp_path, tiny_run):
     from anyv2v.errors import AnyV2VError
     from anyv2v.pipeline import AnyV2VPipeline
     from anyv2v.toy.train import train_toy
 
-    full = train_toy(tmp_path / "full", TINY_RUN, quiet)
+    full = tiny_run
     half = train_toy(tmp_path / "half", dataclasses.replace(TINY_RUN, save_dtype="float16"), quiet)
-    assert {value.dtype for value in weights(full).values()} == {torch.float32}
-    assert {value.dtype for value in weights(half).values()} == {torch.float16}
-    assert all(torch.equal(weights(full)[key].half(), value) for key, value in weights(half).items())
+    exact, halved = weights(full), weights(half)
+    assert {value.dtype for value in exact.values()} == {torch.float32}
+    assert {value.dtype for value in halved.values()} == {torch.float16}
+    assert exact.keys() == halved.keys() and all(torch.equal(exact[key].half(), halved[key]) for key in exact)
     size = [(folder / "unet" / "diffusion_pytorch_model.safetensors").stat().st_size for folder in (full, half)]
     assert size[1] < 0.51 * size[0]
     pipe = AnyV2VPipeline.from_pretrained(str(half), device="cpu", use_cache=False, progress=False)
@@ -149,7 +172,7 @@ def test_half_precision_weights_are_saved_half_the_size_and_continue_in_float32(
     assert not (tmp_path / "bf16").exists()
 
 
-def test_bfloat16_compute_trains_in_mixed_precision_and_resumes_a_float32_run(tmp_path):
+def test_bfloat16_compute_trains_in_mixed_precision_and_resumes_a_float32_run(tmp_path, tiny_run):
     from anyv2v.errors import AnyV2VError
     from anyv2v.toy.train import checkpoint_folder, train_toy
 
@@ -157,21 +180,21 @@ def test_bfloat16_compute_trains_in_mixed_precision_and_resumes_a_float32_run(tm
         return [torch.load(checkpoint_folder(folder) / f"{stage}.pt", weights_only=True)["losses"][0]
                 for stage in ("vae", "unet")]  # fmt: skip
 
-    full = train_toy(tmp_path / "full", TINY_RUN, quiet)
+    full = own_copy(tiny_run, tmp_path / "full")
     mixed = train_toy(tmp_path / "mixed", dataclasses.replace(TINY_RUN, compute_dtype="bfloat16"), quiet)
     assert {value.dtype for value in weights(mixed).values()} == {torch.float32}
     for exact, rounded in zip(first_losses(full), first_losses(mixed), strict=True):  # same weights, same batch
         assert exact != rounded and rounded == pytest.approx(exact, rel=0.05)
 
     messages = []  # the float32 run's checkpoints resume in bfloat16: the dtype is no training setting
-    train_toy(tmp_path / "full", dataclasses.replace(TINY_RUN, compute_dtype="bfloat16"), messages.append)
+    train_toy(full, dataclasses.replace(TINY_RUN, compute_dtype="bfloat16"), messages.append)
     assert "unet: resumed after step 4/4" in messages
     with pytest.raises(AnyV2VError, match="--compute-dtype float16 is not one toy training computes in: use float32"):
         train_toy(tmp_path / "f16", dataclasses.replace(TINY_RUN, compute_dtype="float16"), quiet)
     assert not (tmp_path / "f16").exists()
 
 
-def test_the_world_trained_on_is_a_setting_saved_with_the_model(tmp_path):
+def test_the_world_trained_on_is_a_setting_saved_with_the_model(tmp_path, tiny_run):
     from anyv2v.toy.data import Footage, step_batch
     from anyv2v.toy.train import train_toy
     from anyv2v.toy.world import FIRST_WORLD, World
@@ -181,7 +204,7 @@ def test_the_world_trained_on_is_a_setting_saved_with_the_model(tmp_path):
     assert (first != step_batch(0, "vae", 2, 1, footage=Footage(32, world=larger), draw="frames")).any()
     model = train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, object_radius_min=0.15, object_radius_max=0.3))
     assert World.of_model(model) == larger
-    assert World.of_model(train_toy(tmp_path / "first", TINY_RUN, quiet)) == FIRST_WORLD
+    assert World.of_model(tiny_run) == FIRST_WORLD
 
 
 def test_a_wan_vae_step_draws_single_frames_and_as_many_whole_clips_as_asked():
@@ -208,7 +231,7 @@ def test_continuing_from_a_folder_that_is_no_saved_model_is_refused(tmp_path):
         train_toy(tmp_path / "model", dataclasses.replace(TINY_RUN, init=str(tmp_path)), quiet)
 
 
-def test_workers_render_the_same_data_so_the_weights_do_not_depend_on_them(tmp_path):
+def test_workers_render_the_same_data_so_the_weights_do_not_depend_on_them(tmp_path, tiny_run):
     from anyv2v.toy.data import Footage, RenderedAhead, step_batch
     from anyv2v.toy.train import train_toy
 
@@ -220,9 +243,8 @@ def test_workers_render_the_same_data_so_the_weights_do_not_depend_on_them(tmp_p
         assert all(np.array_equal(a, b) for a, b in zip(clips, render(step), strict=True))
     assert not np.array_equal(rendered[0][0], rendered[1][0])
 
-    alone = train_toy(tmp_path / "alone", TINY_RUN, quiet)
     helped = train_toy(tmp_path / "helped", dataclasses.replace(TINY_RUN, workers=2), quiet)
-    before, after = weights(alone), weights(helped)
+    before, after = weights(tiny_run), weights(helped)
     assert all(torch.equal(before[key], after[key]) for key in before)
 
 
@@ -277,7 +299,7 @@ def test_a_backbone_without_a_toy_design_or_a_vae_width_its_groups_cannot_split_
         train_toy(tmp_path / "svd", dataclasses.replace(TINY_RUN, backbone="svd", vae_width=48), quiet)
 
 
-def test_the_image_encoder_learns_with_the_unet_when_asked_and_stays_as_seeded_otherwise(tmp_path, capsys):
+def test_the_image_encoder_learns_with_the_unet_when_asked_and_stays_as_seeded_otherwise(tmp_path, capsys, tiny_run):
     from safetensors.torch import load_file
 
     from anyv2v.cli import main
@@ -286,7 +308,7 @@ def test_the_image_encoder_learns_with_the_unet_when_asked_and_stays_as_seeded_o
     def encoder(folder):
         return load_file(str(folder / "image_encoder" / "model.safetensors"))
 
-    frozen = train_toy(tmp_path / "frozen", TINY_RUN, quiet)
+    frozen = tiny_run
     learned = train_toy(tmp_path / "learned", dataclasses.replace(TINY_RUN, train_image_encoder=True), quiet)
     before, after = encoder(frozen), encoder(learned)
     assert any(not torch.equal(before[key], after[key]) for key in before)
