@@ -3,7 +3,10 @@
 #   bash docs/bench/full-size/device/run.sh compile:300 wan-bf16:280
 # Each STAGE:SECONDS runs one `anyv2v bench --speed --full-size` under that time limit and leaves its report in
 # $OUT as STAGE.md and STAGE.json, the whole output in $OUT/log.txt. A session has 15 minutes of device time,
-# the machine's start included, and 10 a call: two stages of about five minutes fit one call.
+# the machine's start included, and 10 a call: two stages of about five minutes fit one call. The stage toy-wan
+# instead trains the next toy-Wan cycle (docs/bench/experiments/toy-wan-vae/cycle.sh, seed $TOY_SEED, default 60)
+# and leaves the new toy and its logs in $OUT/toy-wan.tar (11 MB): the last use for spare device time. STEPS=2
+# TOY_DEVICE=cpu make it a dry run of a minute (checked here with the wheel install and nvidia-smi lines removed).
 # Inductor's cache lives in /tmp/anyv2v-inductor, so a compile stage cut off by its limit leaves its work for the
 # next call on the same warm machine (a machine is given back 30 s after a call: call again at once).
 set -uo pipefail
@@ -25,11 +28,24 @@ declare -A STAGES=(
     [wan-bf16]="--backbone wan --dtype bfloat16"            # Wan 2.2 TI2V-5B, 121x1280x704
     [wan-bf16-offload]="--backbone wan --dtype bfloat16 --offload"
 )
+toy_wan() {  # toy_wan SECONDS
+    local work=/tmp/anyv2v-toy-wan
+    timeout --signal=INT --kill-after=20 "$1" bash docs/bench/experiments/toy-wan-vae/cycle.sh "$work" \
+        "${TOY_SEED:-60}" "${TOY_DEVICE:-cuda}"
+    echo "rc $? after $((SECONDS - start)) s"
+    tar -cf "$OUT/toy-wan.tar" -C "$work" --exclude='*.checkpoints' next vae.log transformer.log 2>/dev/null
+}
+
 start=$SECONDS
 for spec in "$@"; do
     stage=${spec%%:*} limit=${spec#*:}
-    [[ -n "${STAGES[$stage]:-}" && "$limit" =~ ^[0-9]+$ ]] \
-        || { echo "unknown stage '$spec': use NAME:SECONDS, NAME one of ${!STAGES[*]}"; exit 2; }
+    [[ ( -n "${STAGES[$stage]:-}" || "$stage" == toy-wan ) && "$limit" =~ ^[0-9]+$ ]] \
+        || { echo "unknown stage '$spec': use NAME:SECONDS, NAME one of ${!STAGES[*]} toy-wan"; exit 2; }
+    if [[ "$stage" == toy-wan ]]; then
+        echo "=== toy-wan: one toy-Wan cycle on the GPU (limit ${limit} s, $((SECONDS - start)) s in)"
+        toy_wan "$limit"
+        continue
+    fi
     echo "=== $stage: $bench ${STAGES[$stage]} (limit ${limit} s, $((SECONDS - start)) s in)"
     timeout --signal=INT --kill-after=20 "$limit" $bench ${STAGES[$stage]} -o "/tmp/anyv2v-$stage"
     echo "rc $? after $((SECONDS - start)) s"
