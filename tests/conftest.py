@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +15,21 @@ SIZE = 32
 NUM_FRAMES = 4
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
+@contextmanager
+def one_thread() -> Iterator[None]:
     """Tiny models run fastest on one thread; several threads only spin against each other on a busy machine."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    with one_thread():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import torch
 from anyv2v.toy.config import TrainConfig
 from anyv2v.toy.model import toy_components
 from anyv2v.toy.train import refine_decoder, toy_backbone, train_unet, train_vae
+from tests.conftest import one_thread
 
 
 def quiet(message: str) -> None:
@@ -50,12 +51,8 @@ def tiny_run(tmp_path_factory) -> Path:
     (module fixtures start before the per-test one that sets it): the thread count changes the float rounding."""
     from anyv2v.toy.train import train_toy
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         return train_toy(tmp_path_factory.mktemp("tiny-run") / "model", TINY_RUN, quiet)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def own_copy(run: Path, folder: Path) -> Path:
