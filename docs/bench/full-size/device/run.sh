@@ -33,7 +33,10 @@ toy_wan() {  # toy_wan SECONDS
     timeout --signal=INT --kill-after=20 "$1" bash docs/bench/experiments/toy-wan-vae/cycle.sh "$work" \
         "${TOY_SEED:-60}" "${TOY_DEVICE:-cuda}"
     echo "rc $? after $((SECONDS - start)) s"
-    tar -cf "$OUT/toy-wan.tar" -C "$work" --exclude='*.checkpoints' next vae.log transformer.log 2>/dev/null
+    [[ -d "$work/next" ]] || echo "toy-wan: not finished; call again on the warm machine (its stages resume)"
+    local done=()
+    for part in next vae.log transformer.log; do [[ -e "$work/$part" ]] && done+=("$part"); done
+    (( ${#done[@]} )) && tar -cf "$OUT/toy-wan.tar" -C "$work" "${done[@]}"
 }
 
 start=$SECONDS
