@@ -8,26 +8,22 @@ spatial self-attention; "none" is AnyV2V's)"""
 
 import re
 import sys
-from contextlib import contextmanager
 
 import torch
-from toy_probe import mean_line, probe_row, toy_pipeline
-
-import anyv2v.pipeline
-from anyv2v.evaluation.bench import edit_synthetic_clip, scores
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
+from toy_probe import compare, hook_sampling, toy_pipeline
 
 model, clips, variants = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
 layers = re.compile(sys.argv[4] if len(sys.argv) > 4 else r".*\.attentions\.\d+\.transformer_blocks\.\d+\.attn1")
 pipe, config = toy_pipeline("i2vgen-xl", model)
-sample = anyv2v.pipeline.sample
 frames = pipe.backbone.latent_shape(config.video)[2]
 state = {"variant": "none", "source_first": False}
 
 
-def with_frame_zero(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+def with_frame_zero(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor | None:
     """(groups * F, N, C) keys or values -> frame 0's appended (or alone); the source group keeps its own twice,
     which leaves its attention as it was."""
+    if state["variant"] == "none":
+        return None
     grouped = output.unflatten(0, (-1, frames))
     zero = grouped[:, :1].expand_as(grouped)
     own = grouped if state["variant"] == "ext" else zero
@@ -37,42 +33,11 @@ def with_frame_zero(module: torch.nn.Module, inputs: tuple, output: torch.Tensor
     return added.flatten(0, 1)
 
 
-def cross_frame_sample(denoiser, latents, grid, condition, guidance_scale, **kwargs):
-    """Hooks installed after the pipeline's injection hooks, so they see the injected keys."""
+def install() -> list:
+    """Installed once the pipeline's injection hooks are, so these see the injected keys."""
     sites = [m for name, m in pipe.backbone.unet.named_modules() if layers.fullmatch(name)]
-    hooks = [getattr(m, p).register_forward_hook(with_frame_zero) for m in sites for p in ("to_k", "to_v")]
-    injector = kwargs.get("injector")
-    at = injector.at if injector is not None else None
-
-    def at_with_source(step, groups):
-        state["source_first"] = True
-        try:
-            with at(step, groups):
-                yield
-        finally:
-            state["source_first"] = False
-
-    if injector is not None:
-        injector.at = contextmanager(at_with_source)
-    try:
-        return sample(denoiser, latents, grid, condition, guidance_scale, **kwargs)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        if injector is not None:
-            del injector.at
+    return [getattr(m, p).register_forward_hook(with_frame_zero) for m in sites for p in ("to_k", "to_v")]
 
 
-anyv2v.pipeline.sample = cross_frame_sample
-for edit in EDITS:
-    res = {}
-    for seed in HELDOUT_SEEDS[:clips]:
-        for variant in variants:
-            state["variant"] = variant
-            if variant == "none":
-                anyv2v.pipeline.sample = sample
-            scored = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
-            anyv2v.pipeline.sample = cross_frame_sample
-            res.setdefault(variant, []).append(probe_row(scored))
-    for variant in variants:
-        print(f"{edit:10s} {variant:6s} {mean_line(res[variant])}", flush=True)
+hook_sampling(install, state)
+compare(pipe, config, clips, variants, lambda variant, seed: state.update(variant=variant), lambda v: f"{v:6s}")

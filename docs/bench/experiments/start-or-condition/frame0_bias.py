@@ -5,14 +5,9 @@ sampling step; the source branch and the inversion run unchanged. Bias 0 is AnyV
 frame0_bias.py MODEL CLIPS BIAS[,BIAS...]"""
 
 import sys
-from contextlib import contextmanager
 
 import torch
-from toy_probe import mean_line, probe_row, toy_pipeline
-
-import anyv2v.pipeline
-from anyv2v.evaluation.bench import edit_synthetic_clip, scores
-from anyv2v.toy.world import EDITS, HELDOUT_SEEDS
+from toy_probe import compare, hook_sampling, toy_pipeline
 
 model, clips, biases = sys.argv[1], int(sys.argv[2]), [float(b) for b in sys.argv[3].split(",")]
 pipe, config = toy_pipeline("wan", model, threads=2)
@@ -20,7 +15,6 @@ transformer = pipe.backbone.transformer
 _, height, width = transformer.config.patch_size
 latent_height, latent_width = pipe.backbone.latent_shape(config.video)[3:]
 frame_tokens = (latent_height // height) * (latent_width // width)
-sample = anyv2v.pipeline.sample
 state = {"bias": 0.0, "source_first": False}
 
 
@@ -34,39 +28,5 @@ def with_frame_zero_bias(module: torch.nn.Module, args: tuple) -> tuple:
     return (hidden, args[1], mask, *args[3:])
 
 
-def biased_sample(denoiser, latents, grid, condition, guidance_scale, **kwargs):
-    hooks = [block.attn1.register_forward_pre_hook(with_frame_zero_bias) for block in transformer.blocks]
-    injector = kwargs.get("injector")
-
-    if injector is not None:
-        at = injector.at
-
-        @contextmanager
-        def at_with_source(step, groups):
-            state["source_first"] = True
-            try:
-                with at(step, groups):
-                    yield
-            finally:
-                state["source_first"] = False
-
-        injector.at = at_with_source
-    try:
-        return sample(denoiser, latents, grid, condition, guidance_scale, **kwargs)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        if injector is not None:
-            del injector.at
-
-
-anyv2v.pipeline.sample = biased_sample
-for edit in EDITS:
-    res = {}
-    for seed in HELDOUT_SEEDS[:clips]:
-        for bias in biases:
-            state["bias"] = bias
-            scored = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
-            res.setdefault(bias, []).append(probe_row(scored))
-    for bias in biases:
-        print(f"{edit:10s} bias {bias:<4} {mean_line(res[bias])}", flush=True)
+hook_sampling(lambda: [b.attn1.register_forward_pre_hook(with_frame_zero_bias) for b in transformer.blocks], state)
+compare(pipe, config, clips, biases, lambda bias, seed: state.update(bias=bias), lambda b: f"bias {b:<4}")
