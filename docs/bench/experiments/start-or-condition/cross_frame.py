@@ -40,4 +40,4 @@ def install() -> list:
 
 
 hook_sampling(install, state)
-compare(pipe, config, clips, variants, lambda variant, seed: state.update(variant=variant), lambda v: f"{v:6s}")
+compare(pipe, config, clips, variants, lambda variant: state.update(variant=variant), lambda v: f"{v:6s}")

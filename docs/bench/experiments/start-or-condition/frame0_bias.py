@@ -29,4 +29,4 @@ def with_frame_zero_bias(module: torch.nn.Module, args: tuple) -> tuple:
 
 
 hook_sampling(lambda: [b.attn1.register_forward_pre_hook(with_frame_zero_bias) for b in transformer.blocks], state)
-compare(pipe, config, clips, biases, lambda bias, seed: state.update(bias=bias), lambda b: f"bias {b:<4}")
+compare(pipe, config, clips, biases, lambda bias: state.update(bias=bias), lambda b: f"bias {b:<4}")

@@ -49,20 +49,14 @@ def compare(
     config: EditConfig,
     clips: int,
     variants: list,
-    use: Callable[[object, int], None],
+    use: Callable[[object], None],
     label: Callable[[object], str] = str,
 ) -> None:
-    """Print each edit's mean line per variant, over the first `clips` held-out clips; `use(variant, seed)` sets
-    the variant up before each edit."""
+    """Print each edit's `mean_scores` per variant; `use(variant)` sets the variant up."""
     for edit in EDITS:
-        rows: dict = {}
-        for seed in HELDOUT_SEEDS[:clips]:
-            for variant in variants:
-                use(variant, seed)
-                scored = scores(*edit_synthetic_clip(pipe, config, seed, edit, 0), edit, seed)
-                rows.setdefault(variant, []).append(probe_row(scored))
         for variant in variants:
-            print(f"{edit:10s} {label(variant)} {mean_line(rows[variant])}", flush=True)
+            use(variant)
+            print(f"{edit:10s} {label(variant)} {mean_scores(pipe, config, edit, clips)}", flush=True)
 
 
 def hook_sampling(install: Callable[[], list[RemovableHandle]], state: dict) -> None:
