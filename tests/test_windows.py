@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -88,8 +90,13 @@ def test_an_anchor_frame_changes_the_image_embedding_only(tiny_model):
     from tests.conftest import moving_square_frames
 
     pipe = AnyV2VPipeline.from_pretrained(str(tiny_model), progress=False, use_cache=False)
-    config = pipe.backbone.preset("fast")
-    config = config.__class__(**{**config.__dict__, "video": config.video.__class__(4, 8.0, 32, 32)})
+    fast = pipe.backbone.preset("fast")
+    config = dataclasses.replace(
+        fast,
+        video=dataclasses.replace(fast.video, num_frames=4, fps=8.0, height=32, width=32),
+        inversion=dataclasses.replace(fast.inversion, steps=10),
+        sampling=dataclasses.replace(fast.sampling, steps=5),
+    )  # every stage the anchor could touch, in a fifth of the preset's steps
     source = moving_square_frames(count=4)
     edited, anchor = moving_square_frames(count=1, colour=(40, 220, 40))[0], source[0]
 
