@@ -140,7 +140,7 @@ def reconstruction_error(pipe: AnyV2VPipeline, spec: Case, steps: int, **inversi
 def test_reconstruction_error_falls_as_inversion_steps_grow(case):
     spec, _ = case
     pipe = load(case)
-    errors = [reconstruction_error(pipe, spec, steps) for steps in (4, 16, 64)]
+    errors = [reconstruction_error(pipe, spec, steps) for steps in (4, 8, 32)]  # at 32, 0.10-0.36 of the error at 4
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 0.5 * errors[0]
 
