@@ -24,7 +24,7 @@ def quiet(message: str) -> None:
 def test_a_few_training_steps_lower_both_losses(tmp_path):
     torch.manual_seed(0)
     components = toy_components(tmp_path, seed=0)
-    config = TrainConfig(vae_steps=40, vae_batch=8, unet_steps=40, unet_batch=1, decoder_steps=5, log_every=1000)
+    config = TrainConfig(vae_steps=20, vae_batch=8, unet_steps=24, unet_batch=1, decoder_steps=5, log_every=1000)
     vae_losses = train_vae(components["vae"], config, quiet)
     assert np.mean(vae_losses[-5:]) < 0.7 * np.mean(vae_losses[:5])
 
