@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ from transformers import CLIPTextModel
 
 from anyv2v.errors import AnyV2VError
 from anyv2v.pipeline import AnyV2VPipeline
-from tests.conftest import NUM_FRAMES, SIZE
+from tests.conftest import NUM_FRAMES, SIZE, moving_square_frames
 from tests.helpers import NO_INJECTION, load_tiny_pipeline, tiny_config
 
 
@@ -112,3 +114,19 @@ def test_offload_on_the_cpu_is_a_clear_error(tiny_model):
     pipe = load_tiny_pipeline(tiny_model)
     with pytest.raises(AnyV2VError, match="--offload needs a CUDA device"):
         pipe.backbone.enable_cpu_offload()
+
+
+def test_the_fast_preset_costs_a_fifth_of_the_references_unet_batch_items_or_less(tiny_model, monkeypatch):
+    """Counted on the presets themselves, each step's prediction stubbed: 500 real inversion steps cost minutes."""
+    pipe = AnyV2VPipeline.from_pretrained(str(tiny_model), device="cpu", use_cache=False, progress=False)
+    monkeypatch.setattr(pipe.backbone, "predict", lambda latents, timestep, condition: torch.zeros_like(latents))
+    frames = moving_square_frames(2, 16)
+
+    def batch_items(preset: str) -> int:
+        config = pipe.backbone.preset(preset)
+        config = dataclasses.replace(config, video=dataclasses.replace(config.video, num_frames=2, height=16, width=16))
+        pipe.edit(frames, frames[0], "x", config=config, output_type="latent")
+        return pipe.stats.unet_batch_items
+
+    reference, fast = batch_items("reference"), batch_items("fast")
+    assert fast > 0 and reference >= 5 * fast  # 603 and 111 when written

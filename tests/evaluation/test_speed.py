@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
+from anyv2v.backbones import I2VGenXL
 from anyv2v.cli import main
 from anyv2v.evaluation.bench import BASELINES
 from anyv2v.evaluation.speed import STAGES, speed_table, summarize_speed
@@ -50,18 +52,28 @@ def test_baselines_get_scores_beside_the_presets_and_no_costs():
     assert quality.splitlines()[-1].startswith("| baseline: copy the source | -2.00 ± 0.00 |")
 
 
-def test_speed_bench_compares_presets_on_the_tiny_model(tiny_model, tmp_path, capsys):
+def test_speed_bench_compares_presets_on_the_tiny_model(tiny_model, tmp_path, capsys, monkeypatch):
+    # The reference's 500 inversion steps cost minutes here: a fifth of its steps (the presets' own costs are
+    # compared in tests/backbones/test_i2vgen_xl.py).
+    reference = I2VGenXL.presets["reference"]
+    shorter = dataclasses.replace(
+        reference,
+        inversion=dataclasses.replace(reference.inversion, steps=100),
+        sampling=dataclasses.replace(reference.sampling, steps=10),
+    )
+    monkeypatch.setitem(I2VGenXL.presets, "reference", shorter)
     args = ["bench", "--speed", "reference", "fast", "--clips", "1", "--edits", "recolor", "--model", str(tiny_model)]
-    args += ["--num-frames", "2", "--height", "16", "--width", "16"]  # the 500 inversion steps stay
+    args += ["--num-frames", "2", "--height", "16", "--width", "16"]
     assert main([*args, "-o", str(tmp_path / "out"), "--quiet", "--cache-dir", str(tmp_path / "cache")]) == 0
     report = json.loads((tmp_path / "out" / "speed.json").read_text())
     reference, fast, *baselines = report["rows"]
     assert [b["preset"] for b in baselines] == list(BASELINES) and all(b["baseline"] for b in baselines)
     assert (reference["preset"], fast["preset"]) == ("reference", "fast")
-    assert reference["unet_batch_items"] >= 5 * fast["unet_batch_items"]
+    assert report["configs"]["reference"]["inversion"]["steps"] == 100
     for run in (reference, fast):
         assert not run["inversion_cache_hit"] and all(run["seconds"][stage] > 0 for stage in STAGES)
-    assert report["summary"]["fast"]["fewer_batch_items"] >= 5
+    fewer = report["summary"]["fast"]["fewer_batch_items"]
+    assert fewer == pytest.approx(reference["unet_batch_items"] / fast["unet_batch_items"])
     assert not (tmp_path / "cache").exists()  # the bench's own cache, not the user's
     table = (tmp_path / "out" / "speed.md").read_text()
     assert report["command"] in table and report["device"] in table and "| fast |" in table
