@@ -13,7 +13,7 @@ def test_one_clip_bench_on_the_shipped_model_writes_baselines_table_and_json(tmp
     variants = ["full AnyV2V", "conv at every decoder ResNet, 0.5", "full AnyV2V, first frame given"]
     # fewer steps than the preset's: what is tested is the table, not the model
     args = ["bench", "--clips", "1", "--edits", "recolor", "--variants", *variants, "-o", str(tmp_path / "out"),
-            "--steps", "10", "--inversion-steps", "20"]  # fmt: skip
+            "--steps", "5", "--inversion-steps", "10"]  # fmt: skip
     assert main([*args, "--quiet", "--cache-dir", str(tmp_path / "cache")]) == 0
     report = json.loads((tmp_path / "out" / "bench.json").read_text())
     assert [row["variant"] for row in report["rows"]] == [*BASELINES, *variants]
