@@ -34,3 +34,18 @@ def load_tiny_pipeline(model: Path, cache_dir: Path | None = None) -> AnyV2VPipe
         str(model), device="cpu", cache_dir=str(cache_dir) if cache_dir else None, use_cache=cache_dir is not None,
         progress=False,
     )  # fmt: skip
+
+
+def shorten_reference_preset(monkeypatch) -> None:
+    """The `reference` preset at a fifth of its steps (100 inversion, 10 sampling), for tests of what runs a preset
+    rather than of the preset: its 500 inversion steps cost minutes on a CPU. Its own costs are checked in
+    tests/backbones/test_i2vgen_xl.py."""
+    from anyv2v.backbones import I2VGenXL
+
+    reference = I2VGenXL.presets["reference"]
+    shorter = dataclasses.replace(
+        reference,
+        inversion=dataclasses.replace(reference.inversion, steps=100),
+        sampling=dataclasses.replace(reference.sampling, steps=10),
+    )
+    monkeypatch.setitem(I2VGenXL.presets, "reference", shorter)

@@ -12,6 +12,7 @@ from anyv2v.cli import main
 from anyv2v.evaluation import full_size
 from anyv2v.evaluation.speed import STAGES, summarize_speed, time_presets
 from anyv2v.pipeline import AnyV2VPipeline
+from tests.helpers import shorten_reference_preset
 
 TINY = full_size.Architecture(
     unet={"block_out_channels": (8, 8, 16, 16), "norm_num_groups": 4, "cross_attention_dim": 16,
@@ -81,13 +82,7 @@ def test_time_presets_measures_each_preset_from_a_fresh_inversion():
 
 def test_bench_full_size_writes_costs_without_quality(monkeypatch, tmp_path):
     monkeypatch.setattr(full_size, "FULL_SIZE", TINY)
-    reference = I2VGenXL.presets["reference"]  # its 500 inversion steps cost minutes here: a fifth
-    shorter = dataclasses.replace(
-        reference,
-        inversion=dataclasses.replace(reference.inversion, steps=100),
-        sampling=dataclasses.replace(reference.sampling, steps=10),
-    )
-    monkeypatch.setitem(I2VGenXL.presets, "reference", shorter)
+    shorten_reference_preset(monkeypatch)
     args = ["bench", "--speed", "reference", "fast", "--full-size", *SMALL_VIDEO, "--device", "cpu", "--quiet"]
     assert main([*args, "-o", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "speed.json").read_text())

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 
-from anyv2v.backbones import I2VGenXL
 from anyv2v.cli import main
 from anyv2v.evaluation.bench import BASELINES
 from anyv2v.evaluation.speed import STAGES, speed_table, summarize_speed
+from tests.helpers import shorten_reference_preset
 
 
 def row(preset: str, clip: int, psnr: float, items: int, seconds: float, edit: str = "recolor") -> dict:
@@ -53,15 +52,7 @@ def test_baselines_get_scores_beside_the_presets_and_no_costs():
 
 
 def test_speed_bench_compares_presets_on_the_tiny_model(tiny_model, tmp_path, capsys, monkeypatch):
-    # The reference's 500 inversion steps cost minutes here: a fifth of its steps (the presets' own costs are
-    # compared in tests/backbones/test_i2vgen_xl.py).
-    reference = I2VGenXL.presets["reference"]
-    shorter = dataclasses.replace(
-        reference,
-        inversion=dataclasses.replace(reference.inversion, steps=100),
-        sampling=dataclasses.replace(reference.sampling, steps=10),
-    )
-    monkeypatch.setitem(I2VGenXL.presets, "reference", shorter)
+    shorten_reference_preset(monkeypatch)
     args = ["bench", "--speed", "reference", "fast", "--clips", "1", "--edits", "recolor", "--model", str(tiny_model)]
     args += ["--num-frames", "2", "--height", "16", "--width", "16"]
     assert main([*args, "-o", str(tmp_path / "out"), "--quiet", "--cache-dir", str(tmp_path / "cache")]) == 0
