@@ -1,7 +1,7 @@
 #!/bin/bash
 # Every Wan table that depends on the shipped toy, rerun from the package (run from the repository root after
-# copying a new toy into src/anyv2v/toy/weights/wan). About 23 minutes on the 2-core CPU (19 on 2026-12-07 before
-# fine and toy-guided joined); one job at a time.
+# copying a new toy into src/anyv2v/toy/weights/wan). About 23 minutes on a 2-core CPU (19 on 2026-12-07 before
+# fine and toy-guided joined; 31 on 2026-12-08, the 20-clip benches about 7 minutes each); one job at a time.
 set -euo pipefail
 A="${ANYV2V:-.venv/bin/anyv2v}"
 W=docs/bench/wan
