@@ -5,8 +5,9 @@
 # $OUT as STAGE.md and STAGE.json, the whole output in $OUT/log.txt. A session has 15 minutes of device time,
 # the machine's start included, and 10 a call: two stages of about five minutes fit one call. The stage toy-wan
 # instead trains the next toy-Wan cycle (docs/bench/experiments/toy-wan-vae/cycle.sh, seed $TOY_SEED, default 68,
-# from the shipped toy: ship the toy-wan-vae folder's candidate first, if one waits there) and leaves the new toy and its logs in $OUT/toy-wan.tar (11 MB): the last use for spare device time. STEPS=2
-# TOY_DEVICE=cpu make it a dry run of a minute (checked here with the wheel install and nvidia-smi lines removed).
+# from the shipped toy: ship the toy-wan-vae folder's candidate first, if one waits there) and leaves the new toy
+# and its logs in $OUT/toy-wan.tar (11 MB): the last use for spare device time. STEPS=2 TOY_DEVICE=cpu make it a dry
+# run of a minute (checked here with the wheel install and nvidia-smi lines removed).
 # Inductor's cache lives in /tmp/anyv2v-inductor, so a compile stage cut off by its limit leaves its work for the
 # next call on the same warm machine (a machine is given back 30 s after a call: call again at once).
 set -uo pipefail
